@@ -1,0 +1,125 @@
+"""The one lock every import takes, whoever starts it (admin action, dashboard button, CLI, worker).
+
+Key ``import_catalog_lock`` in the default Redis (``django_redis.get_redis_connection``), holding
+the holder's random token so only the holder can extend or release it (redis-py's ``Lock``).
+
+Lifetime: the key is set with a TTL of ``LOCK_TTL`` (1 h) and a keeper thread renews it every
+``KEEPALIVE_INTERVAL`` while the import runs, so an import may run longer than an hour and stay
+exclusive; the TTL only bounds how long a crashed holder could block others. That ceiling is
+cut short by the heartbeat: the keeper also beats the holder's ``ImportSession.heartbeat_at``,
+and a contender that finds the lock taken asks ``is_stale(token)`` whether the holder went
+silent for ``STALE_AFTER`` seconds (killed with -9, a worker timeout). If so the lock is broken —
+atomically, only if it still holds that same token — and taken over: a new import can start
+within ~2 minutes of a crash without anyone editing Redis.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import Callable
+
+from django_redis import get_redis_connection
+from redis.exceptions import LockError, LockNotOwnedError, RedisError
+
+logger = logging.getLogger(__name__)
+
+LOCK_KEY = "import_catalog_lock"
+LOCK_TTL = 3600  # s; renewed while the import runs: a ceiling after a crash, not a limit on length
+KEEPALIVE_INTERVAL = 10  # s between renewals and heartbeats
+STALE_AFTER = 90  # s without a heartbeat after which the holder is considered dead
+
+# Delete the key only if it still holds the token we judged stale (no race with a new holder).
+_BREAK_IF_TOKEN = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+class ImportAlreadyRunning(Exception):
+    """Another import holds the lock."""
+
+
+class ImportLockUnavailable(Exception):
+    """Redis cannot be reached, so whether an import runs cannot be known: nothing starts."""
+
+
+class ImportLock:
+    def __init__(self, redis_lock, token: str) -> None:
+        self._lock = redis_lock
+        self.token = token
+        self.lost = threading.Event()  # set if the keeper finds the lock no longer ours
+        self._stop = threading.Event()
+        self._keeper: threading.Thread | None = None
+
+    def start_keepalive(self, beat: Callable[[], None] | None = None) -> None:
+        self._keeper = threading.Thread(target=self._keep, args=(beat,), name="import-lock-keeper", daemon=True)
+        self._keeper.start()
+
+    def _keep(self, beat) -> None:
+        from django.db import connections
+
+        try:
+            while not self._stop.wait(KEEPALIVE_INTERVAL):
+                try:
+                    self._lock.reacquire()  # owner-only: resets the TTL to LOCK_TTL
+                except LockNotOwnedError:
+                    logger.error("import lock %s is no longer ours; stopping the import", self.token)
+                    self.lost.set()
+                    return
+                except RedisError:
+                    logger.warning("could not renew the import lock (Redis error); will retry", exc_info=True)
+                if beat:
+                    try:
+                        beat()
+                    except Exception:  # a missed beat must not kill the keeper
+                        logger.warning("import heartbeat failed", exc_info=True)
+        finally:
+            connections.close_all()  # this thread's own DB connection
+
+    def release(self) -> None:
+        """Stop the keeper and release the lock if still ours. Never raises: a failed release must
+        not hide the import's own outcome (the TTL and stale detection clean up after it)."""
+        self._stop.set()
+        if self._keeper is not None:
+            self._keeper.join(timeout=KEEPALIVE_INTERVAL + 5)
+        try:
+            self._lock.release()
+        except LockError:
+            logger.warning("import lock %s was not ours any more at release", self.token)
+        except RedisError:
+            logger.warning("could not release the import lock %s (Redis error); it expires by TTL", self.token,
+                           exc_info=True)
+
+
+def _redis():
+    return get_redis_connection("default")
+
+
+def acquire_import_lock(*, is_stale: Callable[[str], bool] | None = None) -> ImportLock:
+    """Take the lock without waiting, or raise ``ImportAlreadyRunning`` / ``ImportLockUnavailable``."""
+    try:
+        redis = _redis()
+        token = uuid.uuid4().hex
+        lock = redis.lock(LOCK_KEY, timeout=LOCK_TTL, blocking=False, thread_local=False)
+        if lock.acquire(token=token):
+            return ImportLock(lock, token)
+        holder = redis.get(LOCK_KEY)
+        holder = holder.decode() if isinstance(holder, bytes) else holder
+        if holder and is_stale and is_stale(holder):
+            if redis.eval(_BREAK_IF_TOKEN, 1, LOCK_KEY, holder):
+                logger.warning("broke the import lock of a dead holder (token %s)", holder)
+            if lock.acquire(token=token):
+                return ImportLock(lock, token)
+    except RedisError as exc:
+        raise ImportLockUnavailable(f"Redis недоступен ({exc.__class__.__name__}: {exc})") from exc
+    raise ImportAlreadyRunning("Импорт уже запущен")
+
+
+def import_lock_holder() -> str | None:
+    """The current holder's token, or None when free. Raises ``ImportLockUnavailable``."""
+    try:
+        value = _redis().get(LOCK_KEY)
+    except RedisError as exc:
+        raise ImportLockUnavailable(f"Redis недоступен ({exc.__class__.__name__}: {exc})") from exc
+    return value.decode() if isinstance(value, bytes) else value

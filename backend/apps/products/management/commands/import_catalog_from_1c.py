@@ -1,0 +1,82 @@
+"""``import_catalog_from_1c`` — a thin shell around ``services.catalog_import``."""
+from __future__ import annotations
+
+import sys
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.products.locking import ImportAlreadyRunning, ImportLockUnavailable
+from apps.products.models import ImportSession
+from apps.products.onec.errors import CatalogImportError
+from apps.products.services.catalog_import import catalog_import_dry_run, catalog_import_run
+
+
+class Command(BaseCommand):
+    help = "Import the catalog from a 1C CommerceML export (the data dir defaults to ONEC_DATA_DIR)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--data-dir", help="directory holding the 1C export (default: settings.ONEC_DATA_DIR)")
+        parser.add_argument("--dry-run", action="store_true", help="validate and parse only; write nothing")
+
+    def handle(self, *args, data_dir=None, dry_run=False, verbosity=1, **options):
+        if dry_run:
+            try:
+                result = catalog_import_dry_run(data_dir=data_dir)
+            except CatalogImportError as exc:
+                raise CommandError(f"Пакет не прошёл проверку: {exc}") from None
+            self.stdout.write(f"Проверка ({result.layout}): {result.total} объектов, "
+                              f"{result.failed} с ошибками. Ничего не записано (--dry-run).")
+            return
+
+        bar = _ProgressBar(self.stderr) if verbosity > 0 and _isatty(self.stderr) else None
+        try:
+            session = catalog_import_run(data_dir=data_dir, source=ImportSession.Source.CLI,
+                                         progress=bar.update if bar else None)
+        except ImportAlreadyRunning:
+            raise CommandError("Импорт уже запущен другим процессом; дождитесь его завершения.") from None
+        except ImportLockUnavailable as exc:
+            raise CommandError(f"Нельзя запустить импорт: {exc}") from None
+        finally:
+            if bar:
+                bar.close()
+        self.stdout.write(_summary(session))
+        if session.status != ImportSession.Status.COMPLETED:
+            raise CommandError(f"Импорт не выполнен: {session.error_message.splitlines()[0]}")
+
+
+def _isatty(stream) -> bool:
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def _summary(session: ImportSession) -> str:
+    lines = [f"Сессия {session.session_id}: {session.get_status_display()}, "
+             f"обработано {session.processed_items} из {session.total_items}, с ошибками {session.failed_items}, "
+             f"за {session.duration.total_seconds():.1f} с"]
+    for entity, counts in session.stats.items():
+        if isinstance(counts, dict):
+            lines.append("  " + entity + ": " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for error in session.errors[:10]:
+        lines.append(f"  ! {error['file']} [{error['onec_id']}]: {error['message']}")
+    if session.failed_items > 10:
+        lines.append(f"  … полный список — в админке, сессия {session.session_id}")
+    return "\n".join(lines)
+
+
+class _ProgressBar:
+    """A one-line terminal bar, redrawn at most 10 times a second."""
+
+    def __init__(self, stream, width: int = 40) -> None:
+        self.stream, self.width, self._drawn = stream, width, 0.0
+
+    def update(self, processed: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._drawn < 0.1 and processed < total:
+            return
+        self._drawn = now
+        filled = int(self.width * processed / total) if total else 0
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {processed}/{total}", ending="")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("", ending="\n")

@@ -1,0 +1,304 @@
+"""Write batches of records to the catalog: bulk upserts by 1C Ид, skipping unchanged rows.
+
+Each ``write_*`` call is one batch and runs inside the caller's ``transaction.atomic()``. A row's
+``import_hash`` is a digest of the values the import writes, so an unchanged row costs one
+indexed read and no write; new rows go in with one plain ``INSERT``, changed rows with one
+``INSERT … ON CONFLICT DO UPDATE``. Foreign keys are resolved per batch with one query (or from
+small in-memory maps for reference data), so memory does not grow with the catalog. Problems with
+one item are appended to that record's ``errors``; the batch goes on.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from decimal import Decimal
+
+from django.db import models
+
+from ..models import Brand, Category, Offer, Price, PriceType, Product, ProductImage, Property, Stock, Warehouse
+from .records import GroupRec, OfferRec, PriceTypeRec, ProductRec, PropertyRec, WarehouseRec
+
+_CENT = Decimal("0.01")
+_MILLI = Decimal("0.001")
+_MAX_AMOUNT = Decimal(10) ** 11  # DecimalField(max_digits=14, decimal_places=2/3)
+_ONEC_ID_MAX = Product._meta.get_field("onec_id").max_length
+
+
+def _digest(values: dict) -> str:
+    return hashlib.blake2b(repr(tuple(values.values())).encode(), digest_size=16).hexdigest()
+
+
+class IdBitmap:
+    """A set of primary keys as a bitmap: 300k offers cost ~40 KB instead of ~20 MB for a set."""
+
+    def __init__(self) -> None:
+        self._bits = bytearray()
+
+    def add(self, pk: int) -> None:
+        byte = pk >> 3
+        if byte >= len(self._bits):
+            self._bits.extend(bytes(max(byte + 1 - len(self._bits), len(self._bits))))
+        self._bits[byte] |= 1 << (pk & 7)
+
+    def __contains__(self, pk: int) -> bool:
+        byte = pk >> 3
+        return byte < len(self._bits) and bool(self._bits[byte] & (1 << (pk & 7)))
+
+
+class CatalogWriter:
+    def __init__(self) -> None:
+        self.stats: dict[str, Counter] = defaultdict(Counter)
+        self.seen = {"products": IdBitmap(), "offers": IdBitmap()}
+        self.unwritten: Counter = Counter()  # items skipped for lack of a usable Ид, per entity
+        # Reference data is small (hundreds of rows): keep it in memory for the whole import.
+        self.categories = dict(Category.objects.values_list("onec_id", "id"))
+        self.brands = dict(Brand.objects.values_list("onec_id", "id"))
+        self.price_types = dict(PriceType.objects.values_list("onec_id", "id"))
+        self.warehouses = dict(Warehouse.objects.values_list("onec_id", "id"))
+        self.properties = {oid: (name, choices) for oid, name, choices in
+                           Property.objects.values_list("onec_id", "name", "choices")}
+
+    # --- the generic upsert -------------------------------------------------------------
+    def _upsert(self, model: type[models.Model], rows: dict[str, dict], entity: str,
+                digests: dict[str, str] | None = None) -> tuple[dict[str, int], set[str]]:
+        """Upsert ``{onec_id: values}``; return ``({onec_id: pk}, onec_ids written)``.
+
+        ``digests`` overrides the digest of ``values`` where it must cover data stored elsewhere."""
+        stats = self.stats[entity]
+        existing = {
+            oid: (pk, digest, active)
+            for oid, pk, digest, active in model.objects.filter(onec_id__in=list(rows)).values_list(
+                "onec_id", "id", "import_hash", "is_active")
+        }
+        ids: dict[str, int] = {}
+        new, changed = [], []
+        for oid, values in rows.items():
+            digest = digests[oid] if digests else _digest(values)
+            old = existing.get(oid)
+            if old is None:
+                new.append(model(onec_id=oid, import_hash=digest, **values))
+                stats["created"] += 1
+            elif old[1] == digest:
+                ids[oid] = old[0]
+                stats["unchanged"] += 1
+            else:
+                ids[oid] = old[0]
+                changed.append(model(onec_id=oid, import_hash=digest, **values))
+                stats["deactivated" if old[2] and not values.get("is_active", True) else "updated"] += 1
+        if new:
+            model.objects.bulk_create(new)
+            ids.update((obj.onec_id, obj.pk) for obj in new)
+        if changed:
+            fields = [*next(iter(rows.values())).keys(), "import_hash", "updated_at"]
+            model.objects.bulk_create(changed, update_conflicts=True, unique_fields=["onec_id"], update_fields=fields)
+        return ids, {obj.onec_id for obj in new} | {obj.onec_id for obj in changed}
+
+    def _valid(self, recs):
+        for rec in recs:
+            if rec.onec_id and len(rec.onec_id) <= _ONEC_ID_MAX and not (isinstance(rec, OfferRec)
+                                                                       and not rec.product_onec_id):
+                yield rec
+                continue
+            if not rec.errors:  # the reader may already have said why
+                rec.errors.append(f"Ид длиннее {_ONEC_ID_MAX} символов" if rec.onec_id else "объект без Ид")
+            if isinstance(rec, ProductRec) or (isinstance(rec, OfferRec) and rec.has_data):
+                self.unwritten["products" if isinstance(rec, ProductRec) else "offers"] += 1
+
+    # --- classifier ---------------------------------------------------------------------
+    def write_groups(self, recs: list[GroupRec]) -> None:
+        # Parents precede children (pre-order), but a child's parent may be new in this batch:
+        # write level by level so every parent has its pk before its children need it.
+        depth: dict[str, int] = {}
+        levels: dict[int, list[GroupRec]] = defaultdict(list)
+        for rec in self._valid(recs):
+            depth[rec.onec_id] = depth[rec.parent_id] + 1 if rec.parent_id in depth else 0
+            levels[depth[rec.onec_id]].append(rec)
+        for level in sorted(levels):
+            rows = {}
+            for rec in levels[level]:
+                parent = self.categories.get(rec.parent_id) if rec.parent_id else None
+                rows[rec.onec_id] = {"name": rec.name[:255], "parent_id": parent, "is_active": not rec.deleted}
+            self.categories.update(self._upsert(Category, rows, "categories")[0])
+
+    def write_properties(self, recs: list[PropertyRec]) -> None:
+        rows = {rec.onec_id: {"name": rec.name[:255], "value_type": rec.value_type[:50], "choices": rec.choices,
+                              "is_active": not rec.deleted} for rec in self._valid(recs)}
+        self._upsert(Property, rows, "properties")
+        self.properties.update((oid, (row["name"], row["choices"])) for oid, row in rows.items())
+
+    def write_price_types(self, recs: list[PriceTypeRec]) -> None:
+        rows = {rec.onec_id: {"name": rec.name[:255], "currency": rec.currency[:10], "is_active": not rec.deleted}
+                for rec in self._valid(recs)}
+        self.price_types.update(self._upsert(PriceType, rows, "price_types")[0])
+
+    def write_warehouses(self, recs: list[WarehouseRec]) -> None:
+        rows = {rec.onec_id: {"name": rec.name[:255], "is_active": not rec.deleted} for rec in self._valid(recs)}
+        self.warehouses.update(self._upsert(Warehouse, rows, "warehouses")[0])
+
+    # --- goods --------------------------------------------------------------------------
+    def write_products(self, recs: list[ProductRec]) -> None:
+        recs = list(self._valid(recs))
+        brands = {rec.brand[0]: {"name": rec.brand[1][:255] or rec.brand[0], "is_active": True}
+                  for rec in recs if rec.brand and len(rec.brand[0]) <= _ONEC_ID_MAX}
+        if brands.keys() - self.brands.keys():
+            self.brands.update(self._upsert(Brand, brands, "brands")[0])
+        rows = {}
+        for rec in recs:
+            rows[rec.onec_id] = {
+                "name": rec.name[:500], "sku": rec.sku[:100], "barcode": rec.barcode[:100],
+                "description": rec.description, "unit": rec.unit[:20],
+                "category_id": self.categories.get(rec.group_id),
+                "brand_id": self.brands.get(rec.brand[0]) if rec.brand else None,
+                "properties": self._property_values(rec.properties),
+                "is_active": not rec.deleted,
+            }
+        images = {rec.onec_id: rec.images for rec in recs}
+        # Images live in their own table; the digest covers them so a changed picture list is a change.
+        digests = {oid: _digest({**row, "images": images[oid]}) for oid, row in rows.items()}
+        ids, written = self._upsert(Product, rows, "products", digests)
+        for pk in ids.values():
+            self.seen["products"].add(pk)
+        self._replace_images({ids[oid]: images[oid] for oid in written})
+
+    def _property_values(self, pairs: list[tuple[str, str]]) -> dict[str, str]:
+        values = {}
+        for prop_id, raw in pairs:
+            name, choices = self.properties.get(prop_id, (prop_id, {}))
+            values[name] = choices.get(raw, raw)
+        return values
+
+    def _replace_images(self, by_product: dict[int, list[str]]) -> None:
+        if not by_product:
+            return
+        ProductImage.objects.filter(product_id__in=list(by_product)).delete()
+        ProductImage.objects.bulk_create(
+            ProductImage(product_id=pk, path=path[:500], position=pos)
+            for pk, paths in by_product.items() for pos, path in enumerate(dict.fromkeys(paths))
+        )
+        if created := sum(len(set(paths)) for paths in by_product.values()):
+            self.stats["images"]["created"] += created
+
+    # --- offers, prices, stock ----------------------------------------------------------
+    def write_offers(self, recs: list[OfferRec]) -> None:
+        recs = list(self._valid(recs))
+        offer_ids = self._offer_rows(recs)
+        self._write_quantities(recs, offer_ids)
+        self._write_prices(recs, offer_ids)
+        self._write_stocks(recs, offer_ids)
+
+    def _offer_rows(self, recs: list[OfferRec]) -> dict[str, int]:
+        data = [rec for rec in recs if rec.has_data]
+        product_ids = self._products_for(data)
+        rows = {}
+        for rec in data:
+            rows[rec.onec_id] = {
+                "product_id": product_ids[rec.product_onec_id], "name": rec.name[:500], "sku": rec.sku[:100],
+                "barcode": rec.barcode[:100], "characteristics": rec.characteristics, "is_active": not rec.deleted,
+            }
+        offer_ids = self._upsert(Offer, rows, "offers")[0] if rows else {}
+        for pk in offer_ids.values():
+            self.seen["offers"].add(pk)
+        # Bare price/stock records refer to offers written earlier (this or a previous import).
+        bare = {rec.onec_id for rec in recs if not rec.has_data and rec.onec_id not in offer_ids}
+        if bare:
+            offer_ids.update(Offer.objects.filter(onec_id__in=list(bare)).values_list("onec_id", "id"))
+            for rec in recs:
+                if rec.onec_id in bare and rec.onec_id not in offer_ids:
+                    rec.errors.append("неизвестное предложение: его нет ни в базе, ни в выгрузке")
+        return offer_ids
+
+    def _products_for(self, recs: list[OfferRec]) -> dict[str, int]:
+        """Products of these offers; a product 1C did not send (an offers-only package) is created
+        from the offer, which carries the product's fields in CommerceML. Its next goods import
+        fills in the rest, since an empty digest never matches."""
+        wanted = {rec.product_onec_id for rec in recs}
+        ids = dict(Product.objects.filter(onec_id__in=list(wanted)).values_list("onec_id", "id"))
+        missing = {}
+        for rec in recs:
+            pid = rec.product_onec_id
+            if pid not in ids and pid not in missing:
+                missing[pid] = Product(onec_id=pid, name=rec.name[:500], sku=rec.sku[:100], import_hash="")
+        if missing:
+            Product.objects.bulk_create(missing.values())
+            ids.update((p.onec_id, p.pk) for p in missing.values())
+            self.stats["products"]["created"] += len(missing)
+        for pk in ids.values():
+            self.seen["products"].add(pk)
+        return ids
+
+    def _write_quantities(self, recs: list[OfferRec], offer_ids: dict[str, int]) -> None:
+        wanted = {offer_ids[rec.onec_id]: rec.quantity.quantize(_MILLI)
+                  for rec in recs if rec.quantity is not None and rec.onec_id in offer_ids}
+        if not wanted:
+            return
+        current = dict(Offer.objects.filter(id__in=list(wanted)).values_list("id", "quantity"))
+        changed = [Offer(id=pk, quantity=qty) for pk, qty in wanted.items() if current.get(pk) != qty]
+        if changed:
+            Offer.objects.bulk_update(changed, ["quantity"])
+
+    def _write_prices(self, recs: list[OfferRec], offer_ids: dict[str, int]) -> None:
+        wanted: dict[tuple[int, int], tuple[Decimal, str]] = {}
+        for rec in recs:
+            offer_id = offer_ids.get(rec.onec_id)
+            for row in rec.prices if offer_id else ():
+                price_type = self.price_types.get(row.price_type_id)
+                if price_type is None:
+                    rec.errors.append(f"цена: неизвестный тип цены {row.price_type_id!r}")
+                elif abs(row.value) >= _MAX_AMOUNT:
+                    rec.errors.append(f"цена: слишком большое значение {row.value}")
+                else:
+                    wanted[(offer_id, price_type)] = (row.value.quantize(_CENT), row.currency[:10])
+        self._upsert_pairs(Price, wanted, ("offer", "price_type"), ("value", "currency"), "prices")
+
+    def _write_stocks(self, recs: list[OfferRec], offer_ids: dict[str, int]) -> None:
+        wanted: dict[tuple[int, int], tuple[Decimal]] = {}
+        for rec in recs:
+            offer_id = offer_ids.get(rec.onec_id)
+            for row in rec.stocks if offer_id else ():
+                warehouse = self.warehouses.get(row.warehouse_id)
+                if warehouse is None:
+                    rec.errors.append(f"остаток: неизвестный склад {row.warehouse_id!r}")
+                elif abs(row.quantity) >= _MAX_AMOUNT:
+                    rec.errors.append(f"остаток: слишком большое значение {row.quantity}")
+                else:
+                    wanted[(offer_id, warehouse)] = (row.quantity.quantize(_MILLI),)
+        self._upsert_pairs(Stock, wanted, ("offer", "warehouse"), ("quantity",), "stocks")
+
+    def _upsert_pairs(self, model, wanted: dict[tuple[int, int], tuple], keys: tuple[str, str],
+                      fields: tuple[str, ...], entity: str) -> None:
+        """Upsert rows keyed by ``(offer_id, other_id)``, comparing values instead of a digest."""
+        if not wanted:
+            return
+        stats = self.stats[entity]
+        first, second = (f"{key}_id" for key in keys)
+        existing = {
+            (row[0], row[1]): tuple(row[2:])
+            for row in model.objects.filter(**{f"{first}__in": list({k[0] for k in wanted})}).values_list(
+                first, second, *fields)
+        }
+        new, changed = [], []
+        for key, values in wanted.items():
+            old = existing.get(key)
+            if old == values:
+                stats["unchanged"] += 1
+                continue
+            obj = model(**{first: key[0], second: key[1]}, **dict(zip(fields, values)))
+            (new if old is None else changed).append(obj)
+            stats["created" if old is None else "updated"] += 1
+        if new:
+            model.objects.bulk_create(new)
+        if changed:
+            model.objects.bulk_create(changed, update_conflicts=True, unique_fields=list(keys),
+                                      update_fields=[*fields, "updated_at"])
+
+    # --- the end of a full package ------------------------------------------------------
+    def deactivate_unseen(self, entity: str) -> int:
+        """Deactivate active rows this full package did not list; returns how many."""
+        model = {"products": Product, "offers": Offer}[entity]
+        seen = self.seen[entity]
+        stale = [pk for pk in model.objects.filter(is_active=True).values_list("id", flat=True).iterator(chunk_size=5000)
+                 if pk not in seen]
+        for start in range(0, len(stale), 1000):
+            model.objects.filter(id__in=stale[start:start + 1000]).update(is_active=False, import_hash="")
+        self.stats[entity]["deactivated"] += len(stale)
+        return len(stale)

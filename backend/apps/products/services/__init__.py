@@ -1,0 +1,1 @@
+"""Writes (HackSoft style): admin, commands and workers call these and nothing else to change data."""

@@ -1,0 +1,83 @@
+"""The single door to a catalog import: lock → session → pipeline → outcome.
+
+The admin action, the dashboard button, the CLI command and any worker call
+``catalog_import_run``; it takes the Redis lock exactly once per import, so a cron job and an
+admin click can never overlap.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Callable
+
+from django.conf import settings
+
+from ..locking import acquire_import_lock
+from ..models import ImportSession
+from ..onec.errors import CatalogImportError
+from ..onec.layout import discover_package
+from ..onec.pipeline import ImportResult, run_import
+from .import_sessions import (
+    import_lock_holder_is_stale, import_session_beat, import_session_complete, import_session_fail,
+    import_session_progress, import_session_start,
+)
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_SAVE_INTERVAL = 1.0  # s; the admin reads progress from another connection
+
+
+def catalog_import_run(
+    *,
+    data_dir: Path | str | None = None,
+    user=None,
+    source: str = ImportSession.Source.CLI,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportSession:
+    """Run one import and return its finished session (completed or failed).
+
+    Raises ``ImportAlreadyRunning`` when another import holds the lock and
+    ``ImportLockUnavailable`` when Redis is down; in both cases nothing is started or recorded.
+    """
+    data_dir = Path(data_dir or settings.ONEC_DATA_DIR)
+    lock = acquire_import_lock(is_stale=import_lock_holder_is_stale)
+    try:
+        session = import_session_start(data_dir=data_dir, user=user, source=source, lock_token=lock.token)
+        lock.start_keepalive(beat=lambda: import_session_beat(pk=session.pk))
+        _run(session, data_dir, progress, should_stop=lock.lost.is_set)
+        return session
+    finally:
+        lock.release()
+
+
+def _run(session: ImportSession, data_dir: Path, progress, *, should_stop) -> None:
+    last = {"result": None, "saved": 0.0}
+
+    def on_progress(result: ImportResult) -> None:
+        last["result"] = result
+        now = time.monotonic()
+        if now - last["saved"] >= PROGRESS_SAVE_INTERVAL or result.processed in (0, result.total):
+            import_session_progress(session, result)
+            last["saved"] = now
+        if progress:
+            progress(result.processed, result.total)
+
+    try:
+        result = run_import(discover_package(data_dir), on_progress=on_progress, should_stop=should_stop)
+    except CatalogImportError as exc:
+        logger.warning("catalog import %s failed: %s", session.session_id, exc)
+        import_session_fail(session, message=str(exc), result=last["result"])
+    except Exception as exc:  # unexpected: keep the traceback in the log and on the session
+        logger.exception("catalog import %s crashed", session.session_id)
+        import_session_fail(session, message=f"внутренняя ошибка: {exc.__class__.__name__}: {exc}",
+                            result=last["result"], exc=exc)
+    else:
+        import_session_complete(session, result)
+        logger.info("catalog import %s completed: %s items, %s failed", session.session_id, result.processed,
+                    result.failed)
+
+
+def catalog_import_dry_run(*, data_dir: Path | str | None = None) -> ImportResult:
+    """Validate and parse the whole package without writing anything (no lock, no session)."""
+    return run_import(discover_package(Path(data_dir or settings.ONEC_DATA_DIR)), dry_run=True)

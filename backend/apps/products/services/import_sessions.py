@@ -1,0 +1,102 @@
+"""Bookkeeping of ``ImportSession`` rows: every transition saves only the fields it changes."""
+from __future__ import annotations
+
+import datetime as dt
+import traceback
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..locking import STALE_AFTER
+from ..models import ImportSession
+from ..onec.pipeline import ImportResult
+
+Status = ImportSession.Status
+
+
+def import_session_start(*, data_dir: str, user=None, source: str, lock_token: str = "") -> ImportSession:
+    now = timezone.now()
+    return ImportSession.objects.create(
+        status=Status.RUNNING, data_dir=str(data_dir), triggered_by=user if user and user.is_authenticated else None,
+        source=source, lock_token=lock_token, started_at=now, heartbeat_at=now,
+    )
+
+
+def import_session_progress(session: ImportSession, result: ImportResult) -> None:
+    session.total_items = result.total
+    session.processed_items = result.processed
+    session.failed_items = result.failed
+    session.heartbeat_at = timezone.now()
+    fields = ["total_items", "processed_items", "failed_items", "heartbeat_at"]
+    if len(result.errors) != len(session.errors):
+        session.errors = list(result.errors)
+        fields.append("errors")
+    session.save(update_fields=fields)
+
+
+def import_session_beat(*, pk: int) -> None:
+    ImportSession.objects.filter(pk=pk, status=Status.RUNNING).update(heartbeat_at=timezone.now())
+
+
+def _summary(result: ImportResult) -> str:
+    parts = []
+    if result.failed:
+        parts.append(f"{result.failed} объектов с ошибками ({result.error_count} ошибок)")
+    parts.extend(result.notes)
+    return "; ".join(parts)
+
+
+def import_session_complete(session: ImportSession, result: ImportResult) -> None:
+    _finish(session, Status.COMPLETED, result, _summary(result))
+
+
+def import_session_fail(session: ImportSession, *, message: str, result: ImportResult | None = None,
+                        exc: BaseException | None = None) -> None:
+    if exc is not None:
+        message += "\n\n" + "".join(traceback.format_exception(exc))
+    _finish(session, Status.FAILED, result, message)
+
+
+def _finish(session: ImportSession, status: str, result: ImportResult | None, message: str) -> None:
+    session.status = status
+    session.finished_at = session.heartbeat_at = timezone.now()
+    session.error_message = message
+    fields = ["status", "finished_at", "heartbeat_at", "error_message"]
+    if result is not None:
+        session.total_items, session.processed_items, session.failed_items = result.total, result.processed, result.failed
+        session.errors = list(result.errors)
+        session.stats = {"layout": result.layout, "error_count": result.error_count, **result.stats}
+        fields += ["total_items", "processed_items", "failed_items", "errors", "stats"]
+    session.save(update_fields=fields)
+
+
+def _interrupted_message(session: ImportSession) -> str:
+    last = timezone.localtime(session.heartbeat_at or session.started_at)
+    return f"прервано: нет сигнала с {last:%d.%m.%Y %H:%M:%S} — процесс импорта остановлен (сбой, kill, тайм-аут)"
+
+
+def import_sessions_fail_stale(*, lock_token: str | None = None) -> int:
+    """Mark running sessions whose process went silent as failed; returns how many."""
+    cutoff = timezone.now() - dt.timedelta(seconds=STALE_AFTER)
+    sessions = ImportSession.objects.filter(status__in=ImportSession.ACTIVE_STATUSES, heartbeat_at__lt=cutoff)
+    if lock_token is not None:
+        sessions = sessions.filter(lock_token=lock_token)
+    count = 0
+    with transaction.atomic():
+        for session in sessions.select_for_update():
+            session.status = Status.FAILED
+            session.finished_at = timezone.now()
+            session.error_message = _interrupted_message(session)
+            session.save(update_fields=["status", "finished_at", "error_message"])
+            count += 1
+    return count
+
+
+def import_lock_holder_is_stale(token: str) -> bool:
+    """Is the import holding the lock with ``token`` dead? Unknown holders are respected."""
+    session = ImportSession.objects.filter(lock_token=token).only("status").first()
+    if session is None:
+        return False
+    if session.status in ImportSession.FINISHED_STATUSES:
+        return True  # it finished but its release never reached Redis
+    return import_sessions_fail_stale(lock_token=token) > 0
