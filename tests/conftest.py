@@ -1,0 +1,83 @@
+"""Shared fixtures for the 1C importer tests (tests/importer/).
+
+The importer is imported lazily inside the helpers, so a broken or missing importer fails the
+tests that use it instead of breaking collection of the whole suite.
+"""
+from __future__ import annotations
+
+import itertools
+import shutil
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+REPO_ROOT = TESTS_DIR.parent
+ONEC_FIXTURES = TESTS_DIR / "fixtures" / "onec"
+SHARED_SAMPLES = REPO_ROOT.parent / "shared" / "commerceml"
+
+# Every table an import writes to, in an order that makes snapshots readable.
+CATALOG_MODEL_NAMES = (
+    "Category", "Brand", "Property", "Product", "ProductImage",
+    "Offer", "PriceType", "Price", "Warehouse", "Stock",
+)
+
+
+def catalog_models():
+    from apps.products import models
+
+    return [getattr(models, name) for name in CATALOG_MODEL_NAMES]
+
+
+def take_catalog_snapshot() -> dict[str, list[dict]]:
+    """Every row of every catalog table, every column (timestamps included), ordered by pk."""
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in catalog_models()}
+
+
+@pytest.fixture
+def catalog_snapshot():
+    """``catalog_snapshot()`` -> a comparable dump of all catalog tables."""
+    return take_catalog_snapshot
+
+
+@pytest.fixture
+def fixture_dir(tmp_path):
+    """``fixture_dir("ut11_full")`` -> a private copy of tests/fixtures/onec/ut11_full under tmp_path.
+
+    Each call makes a fresh copy, so a test may edit it freely (or take two copies).
+    """
+    counter = itertools.count()
+
+    def copy(name: str) -> Path:
+        source = ONEC_FIXTURES / name
+        assert source.is_dir(), f"no fixture package {source}"
+        target = tmp_path / f"{name}-{next(counter)}" / name
+        shutil.copytree(source, target)
+        return target
+
+    return copy
+
+
+@pytest.fixture
+def run_import():
+    """``run_import(data_dir, **kwargs)`` -> the finished ImportSession (re-read from the DB)."""
+
+    def run(data_dir, **kwargs):
+        from apps.products.services.catalog_import import catalog_import_run
+
+        session = catalog_import_run(data_dir=str(data_dir), **kwargs)
+        session.refresh_from_db()
+        return session
+
+    return run
+
+
+def _stat(session, kind: str, key: str) -> int:
+    assert isinstance(session.stats, dict) and kind in session.stats, f"stats has no {kind!r}: {session.stats!r}"
+    return session.stats[kind].get(key, 0)
+
+
+@pytest.fixture
+def stat():
+    """``stat(session, "products", "created")``: a missing inner key means 0, a missing kind fails."""
+    return _stat
