@@ -7,11 +7,12 @@ went through.
 """
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from .errors import CatalogImportError
 from .layout import Package
@@ -71,6 +72,17 @@ class _Fullness:
                 self.partial.add(entity)
 
 
+def package_digest(package: Package) -> str:
+    """A digest of every file's path and bytes: equal digests mean a byte-identical package."""
+    digest = hashlib.blake2b(digest_size=20)
+    for pf in package.files:
+        digest.update(pf.rel.encode() + b"\0")
+        with open(pf.path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
 def run_import(
     package: Package,
     *,
@@ -114,14 +126,25 @@ def _flush(batch, file, writer, result, on_progress, should_stop) -> None:
         raise CatalogImportError("импорт остановлен: потеряна блокировка импорта (см. журнал)")
     if writer is not None:
         with transaction.atomic():
+            _relax_commit()
             _WRITERS[type(batch[0])](writer, batch)
     for rec in batch:
         if rec.errors:
             result.add_errors(rec, file)
     result.processed += len(batch)
     batch.clear()
+    connection.queries_log.clear()  # with DEBUG on, Django would keep every bulk statement in memory
     if on_progress:
         on_progress(result)
+
+
+def _relax_commit() -> None:
+    """Don't wait for the WAL flush at each batch's COMMIT (PostgreSQL). Safe here: a server crash
+    can lose only the last moments of an idempotent import, never consistency, and re-running
+    the import restores them. It removed ~10% of a 10k-product import (per-batch fsync)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _deactivate_unlisted(writer: CatalogWriter, fullness: _Fullness, result: ImportResult) -> None:

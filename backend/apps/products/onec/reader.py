@@ -20,15 +20,14 @@ from .layout import PackageFile
 from .records import (
     GroupRec, Item, OfferRec, PriceRow, PriceTypeRec, ProductRec, PropertyRec, Section, StockRow, WarehouseRec,
 )
-from .safexml import SECTION_TAGS, image_path, is_item, iter_events, localname, release
+from .safexml import SECTION_TAGS, STREAMED_TAGS, image_path, is_item, is_reference_container, iter_events, localname, release
 
 _SECTION_KINDS = {
-    "Классификатор": "classifier",
     "Каталог": "catalog",
     "ПакетПредложений": "offers",
     "ИзмененияПакетаПредложений": "offers",  # 2.05+: a changes-only offers package
 }
-_READ_TAGS = (*SECTION_TAGS, "Группы", "Свойство", "ТипЦены", "Склад", "Товар", "Предложение")
+_READ_TAGS = (*STREAMED_TAGS, *SECTION_TAGS)
 _DELETED_STATUS = "удален"
 
 
@@ -39,7 +38,7 @@ class _Tags:
         "Ид Наименование Артикул Штрихкод Описание БазоваяЕдиница Группы Группа Изготовитель ЗначенияСвойств "
         "ЗначенияСвойства Значение Картинка ПометкаУдаления Статус ТипЗначений ВариантыЗначений Справочник "
         "ИдЗначения Валюта ХарактеристикиТовара ХарактеристикаТовара Цены Цена ИдТипаЦены ЦенаЗаЕдиницу "
-        "Количество Склад Остатки Остаток"
+        "Количество Склад Остатки Остаток Свойства Свойство ТипЦены"
     ).split()
 
     def __init__(self, ns: str) -> None:
@@ -57,11 +56,6 @@ def _ns(el) -> str:
     return tag[: tag.find("}") + 1]
 
 
-def _text(el, tag: str) -> str:
-    value = el.findtext(tag)
-    return value.strip() if value else ""
-
-
 def parse_decimal(raw: str | None) -> Decimal:
     """1C numbers: ``1719``, ``1719.50``, ``1 719,50`` (spaces, NBSP and a decimal comma)."""
     text = (raw or "").strip().replace("\xa0", "").replace(" ", "").replace(",", ".")
@@ -74,85 +68,108 @@ def parse_decimal(raw: str | None) -> Decimal:
     return value
 
 
-def _is_deleted(el, t: _Tags) -> bool:
-    if _text(el, t.ПометкаУдаления).lower() == "true":
+def _children(el) -> dict[str, object]:
+    """Child elements by tag, first one wins: one pass in C instead of a ``find`` per field
+    (lxml's ``find``/``findtext`` run ElementPath in Python — the reader's hot spot when profiled)."""
+    found = {}
+    for child in el:
+        found.setdefault(child.tag, child)
+    return found
+
+
+def _child_text(found: dict, tag: str) -> str:
+    child = found.get(tag)
+    text = child.text if child is not None else None
+    return text.strip() if text else ""
+
+
+def _is_deleted(el, found: dict, t: _Tags) -> bool:
+    if _child_text(found, t.ПометкаУдаления).lower() == "true":
         return True
-    status = el.get("Статус") or el.findtext(t.Статус) or ""
+    status = el.get("Статус") or _child_text(found, t.Статус)
     return status.strip().lower() == _DELETED_STATUS
 
 
 def read_file(pf: PackageFile, data_dir: Path) -> Iterator[Section | Item]:
-    for event, el in iter_events(pf, events=("start", "end"), tags=_READ_TAGS):
+    for el in iter_events(pf, tags=_READ_TAGS):
         name = localname(el.tag)
-        if event == "start":
-            if name in _SECTION_KINDS:
-                only_changes = name == "ИзмененияПакетаПредложений" or (
-                    (el.get("СодержитТолькоИзменения") or "").strip().lower() == "true"
-                )
-                yield Section(kind=_SECTION_KINDS[name], only_changes=only_changes)
-            continue
-        if name == "Группы":
-            parent = el.getparent()
-            if parent is not None and localname(parent.tag) == "Классификатор":
-                yield from _groups(el, _tags(_ns(el)), parent_id=None)
-                release(el)
-            continue
-        if name in _SECTION_KINDS or not is_item(el):
+        if name in _SECTION_KINDS:
+            # Emitted at the container's end: only the final deactivation step needs it.
+            only_changes = name == "ИзмененияПакетаПредложений" or (
+                (el.get("СодержитТолькоИзменения") or "").strip().lower() == "true"
+            )
+            yield Section(kind=_SECTION_KINDS[name], only_changes=only_changes)
             continue
         t = _tags(_ns(el))
-        if name == "Товар":
-            yield _product(el, t, pf, data_dir)
-        elif name == "Предложение":
-            yield _offer(el, t)
-        elif name == "Свойство":
-            yield _property(el, t)
-        elif name == "ТипЦены":
-            yield PriceTypeRec(_text(el, t.Ид), name=_text(el, t.Наименование), currency=_text(el, t.Валюта),
-                               deleted=_is_deleted(el, t))
-        elif name == "Склад":
-            yield WarehouseRec(_text(el, t.Ид), name=_text(el, t.Наименование), deleted=_is_deleted(el, t))
-        release(el)
+        if name == "Товар" or name == "Предложение":
+            if is_item(el):
+                found = _children(el)
+                yield _product(el, found, t, pf, data_dir) if name == "Товар" else _offer(el, found, t)
+            release(el)
+            continue
+        if name == "Классификатор":
+            for groups in el.iterchildren(t.Группы):
+                yield from _groups(groups, t, parent_id=None)
+            for props in el.iterchildren(t.Свойства):
+                for prop in props.iterchildren(t.Свойство):
+                    yield _property(prop, _children(prop), t)
+        elif is_reference_container(el):  # ТипыЦен or Склады
+            for item in el.iterchildren(t.ТипЦены if name == "ТипыЦен" else t.Склад):
+                found = _children(item)
+                rec_type = PriceTypeRec if name == "ТипыЦен" else WarehouseRec
+                rec = rec_type(_child_text(found, t.Ид), name=_child_text(found, t.Наименование),
+                               deleted=_is_deleted(item, found, t))
+                if name == "ТипыЦен":
+                    rec.currency = _child_text(found, t.Валюта)
+                yield rec
+        el.clear(keep_tail=False)  # reference containers: done with, but their siblings are not
 
 
 def _groups(container, t: _Tags, *, parent_id: str | None) -> Iterator[GroupRec]:
     """Groups in pre-order, so a parent is always written before its children."""
     for el in container.iterchildren(t.Группа):
-        rec = GroupRec(_text(el, t.Ид), name=_text(el, t.Наименование), parent_id=parent_id,
-                       deleted=_is_deleted(el, t))
+        found = _children(el)
+        rec = GroupRec(_child_text(found, t.Ид), name=_child_text(found, t.Наименование), parent_id=parent_id,
+                       deleted=_is_deleted(el, found, t))
         yield rec
         for sub in el.iterchildren(t.Группы):
             yield from _groups(sub, t, parent_id=rec.onec_id or None)
 
 
-def _property(el, t: _Tags) -> PropertyRec:
+def _property(el, found: dict, t: _Tags) -> PropertyRec:
     choices = {}
     for variants in el.iterchildren(t.ВариантыЗначений):
         for ref in variants.iterchildren(t.Справочник):
-            choices[_text(ref, t.ИдЗначения)] = _text(ref, t.Значение)
-    return PropertyRec(_text(el, t.Ид), name=_text(el, t.Наименование), value_type=_text(el, t.ТипЗначений),
-                       choices=choices, deleted=_is_deleted(el, t))
+            ref_found = _children(ref)
+            choices[_child_text(ref_found, t.ИдЗначения)] = _child_text(ref_found, t.Значение)
+    return PropertyRec(_child_text(found, t.Ид), name=_child_text(found, t.Наименование),
+                       value_type=_child_text(found, t.ТипЗначений), choices=choices,
+                       deleted=_is_deleted(el, found, t))
 
 
-def _product(el, t: _Tags, pf: PackageFile, data_dir: Path) -> ProductRec:
+def _product(el, found: dict, t: _Tags, pf: PackageFile, data_dir: Path) -> ProductRec:
     rec = ProductRec(
-        _text(el, t.Ид), name=_text(el, t.Наименование), sku=_text(el, t.Артикул), barcode=_text(el, t.Штрихкод),
-        description=_text(el, t.Описание), deleted=_is_deleted(el, t),
+        _child_text(found, t.Ид), name=_child_text(found, t.Наименование), sku=_child_text(found, t.Артикул),
+        barcode=_child_text(found, t.Штрихкод), description=_child_text(found, t.Описание),
+        deleted=_is_deleted(el, found, t),
     )
-    unit = el.find(t.БазоваяЕдиница)
+    unit = found.get(t.БазоваяЕдиница)
     if unit is not None:
         rec.unit = (unit.get("Код") or unit.text or "").strip()  # 1C pads codes: Код="796 "
-    groups = el.find(t.Группы)
+    groups = found.get(t.Группы)
     if groups is not None:
-        rec.group_id = _text(groups, t.Ид) or None
-    maker = el.find(t.Изготовитель)
-    if maker is not None and _text(maker, t.Ид):
-        rec.brand = (_text(maker, t.Ид), _text(maker, t.Наименование))
-    values = el.find(t.ЗначенияСвойств)
+        rec.group_id = _child_text(_children(groups), t.Ид) or None
+    maker = found.get(t.Изготовитель)
+    if maker is not None:
+        maker_found = _children(maker)
+        if _child_text(maker_found, t.Ид):
+            rec.brand = (_child_text(maker_found, t.Ид), _child_text(maker_found, t.Наименование))
+    values = found.get(t.ЗначенияСвойств)
     if values is not None:
         for value in values.iterchildren(t.ЗначенияСвойства):
-            texts = [v.strip() for v in value.itertext(t.Значение) if v and v.strip()]
+            texts = [v.text.strip() for v in value.iterchildren(t.Значение) if v.text and v.text.strip()]
             if texts:
-                rec.properties.append((_text(value, t.Ид), ", ".join(texts)))
+                rec.properties.append((_child_text(_children(value), t.Ид), ", ".join(texts)))
     for picture in el.iterchildren(t.Картинка):
         if picture.text and picture.text.strip():
             rec.images.append(image_path(picture.text, pf, data_dir))
@@ -161,41 +178,49 @@ def _product(el, t: _Tags, pf: PackageFile, data_dir: Path) -> ProductRec:
     return rec
 
 
-def _offer(el, t: _Tags) -> OfferRec:
-    name_el = el.find(t.Наименование)
-    rec = OfferRec(_text(el, t.Ид), has_data=name_el is not None, name=_text(el, t.Наименование),
-                   sku=_text(el, t.Артикул), barcode=_text(el, t.Штрихкод), deleted=_is_deleted(el, t))
+def _offer(el, found: dict, t: _Tags) -> OfferRec:
+    rec = OfferRec(_child_text(found, t.Ид), has_data=t.Наименование in found,
+                   name=_child_text(found, t.Наименование), sku=_child_text(found, t.Артикул),
+                   barcode=_child_text(found, t.Штрихкод), deleted=_is_deleted(el, found, t))
     if not rec.onec_id or not rec.product_onec_id:
         rec.errors.append("предложение без Ид товара")
     for block in el.iterchildren(t.ХарактеристикиТовара):
         for ch in block.iterchildren(t.ХарактеристикаТовара):
-            rec.characteristics.append({"name": _text(ch, t.Наименование), "value": _text(ch, t.Значение)})
+            ch_found = _children(ch)
+            rec.characteristics.append({"name": _child_text(ch_found, t.Наименование),
+                                        "value": _child_text(ch_found, t.Значение)})
     for block in el.iterchildren(t.Цены):
         for price in block.iterchildren(t.Цена):
+            price_found = _children(price)
             try:
-                value = parse_decimal(price.findtext(t.ЦенаЗаЕдиницу))
+                value = parse_decimal(_child_text(price_found, t.ЦенаЗаЕдиницу))
             except ValueError as exc:
                 rec.errors.append(f"цена: {exc}")
                 continue
-            rec.prices.append(PriceRow(_text(price, t.ИдТипаЦены), value, _text(price, t.Валюта)))
-    _read_stock(el, t, rec)
+            rec.prices.append(PriceRow(_child_text(price_found, t.ИдТипаЦены), value,
+                                       _child_text(price_found, t.Валюта)))
+    _read_stock(el, found, t, rec)
     return rec
 
 
-def _read_stock(el, t: _Tags, rec: OfferRec) -> None:
+def _read_stock(el, found: dict, t: _Tags, rec: OfferRec) -> None:
     """Stock comes in three shapes: ``<Количество>`` (total), ``<Склад ИдСклада КоличествоНаСкладе/>``
     attributes (2.0x), and ``<Остатки><Остаток><Склад><Ид/><Количество/>`` (2.09+, 3.x)."""
     try:
-        if el.find(t.Количество) is not None:
-            rec.quantity = parse_decimal(el.findtext(t.Количество))
+        if t.Количество in found:
+            rec.quantity = parse_decimal(_child_text(found, t.Количество))
         for store in el.iterchildren(t.Склад):
-            rec.stocks.append(StockRow((store.get("ИдСклада") or "").strip(), parse_decimal(store.get("КоличествоНаСкладе"))))
+            rec.stocks.append(StockRow((store.get("ИдСклада") or "").strip(),
+                                       parse_decimal(store.get("КоличествоНаСкладе"))))
         for block in el.iterchildren(t.Остатки):
             for rest in block.iterchildren(t.Остаток):
                 for store in rest.iterchildren(t.Склад):
-                    rec.stocks.append(StockRow(_text(store, t.Ид), parse_decimal(store.findtext(t.Количество))))
-                if rest.find(t.Количество) is not None:
-                    rec.quantity = parse_decimal(rest.findtext(t.Количество))
+                    store_found = _children(store)
+                    rec.stocks.append(StockRow(_child_text(store_found, t.Ид),
+                                               parse_decimal(_child_text(store_found, t.Количество))))
+                rest_found = _children(rest)
+                if t.Количество in rest_found:
+                    rec.quantity = parse_decimal(_child_text(rest_found, t.Количество))
     except ValueError as exc:
         rec.errors.append(f"остаток: {exc}")
     if rec.quantity is None and rec.stocks:

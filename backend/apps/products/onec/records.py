@@ -13,7 +13,7 @@ from decimal import Decimal
 class Section:
     """The start of a container; ``only_changes`` is its ``СодержитТолькоИзменения`` attribute."""
 
-    kind: str  # "classifier" | "catalog" | "offers"
+    kind: str  # "catalog" (goods) | "offers"
     only_changes: bool
 
 

@@ -21,37 +21,62 @@ from .layout import PackageFile
 
 ROOT_TAG = "КоммерческаяИнформация"
 # Containers whose attribute СодержитТолькоИзменения says whether the file is a full export.
-SECTION_TAGS = ("Классификатор", "Каталог", "ПакетПредложений", "ИзмененияПакетаПредложений")
-# An "item" — the unit of progress — is one of these elements inside its list element. The parent
-# check keeps e.g. a Склад inside an offer (stock) apart from a Склад in Склады (a warehouse).
-ITEM_PARENTS = {
-    "Группа": "Группы",
-    "Свойство": "Свойства",
-    "ТипЦены": "ТипыЦен",
-    "Склад": "Склады",
-    "Товар": "Товары",
-    "Предложение": "Предложения",
-}
+SECTION_TAGS = ("Каталог", "ПакетПредложений", "ИзмененияПакетаПредложений")
+# What is streamed. Goods and offers can number millions, so each is handled as it ends and then
+# freed. Reference data (groups, properties, price types, warehouses) is small and is handled when
+# its container ends. Nothing else reaches Python: a stock ``Склад`` inside an offer, a good's
+# ``Группы`` and every other element stay inside lxml.
+STREAMED_TAGS = ("Классификатор", "ТипыЦен", "Склады", "Товар", "Предложение")
+# An "item" — the unit of progress — is one good, one offer, or one of these in its container.
+REFERENCE_ITEMS = {"Свойства": "Свойство", "ТипыЦен": "ТипЦены", "Склады": "Склад"}
+_ITEM_PARENTS = {"Товар": "Товары", "Предложение": "Предложения"}
+_REFERENCE_PARENTS = ("Классификатор", "ПакетПредложений")
 
 
 def localname(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-def is_item(el) -> bool:
+def parent_name(el) -> str:
     parent = el.getparent()
-    return parent is not None and localname(parent.tag) == ITEM_PARENTS.get(localname(el.tag))
+    return localname(parent.tag) if parent is not None else ""
 
 
-def iter_events(pf: PackageFile, *, events: tuple[str, ...], tags: tuple[str, ...]) -> Iterator[tuple[str, object]]:
-    """Stream ``(event, element)`` for the given local tag names (any namespace or none).
+def is_item(el) -> bool:
+    """A good in ``Товары`` or an offer in ``Предложения`` (not, say, a nested look-alike)."""
+    return parent_name(el) == _ITEM_PARENTS.get(localname(el.tag))
 
-    The root element always comes first as a ``start`` event and is checked here: a document
-    with a DOCTYPE, or one that is not CommerceML, never yields anything else.
+
+def is_reference_container(el) -> bool:
+    """``ТипыЦен``/``Склады`` directly in a classifier or offers package (older schemas put them in
+    ``ПакетПредложений``), as opposed to anything nested in an offer."""
+    return parent_name(el) in _REFERENCE_PARENTS
+
+
+def _count_reference_items(el) -> int:
+    name = localname(el.tag)
+    ns = el.tag[: el.tag.find("}") + 1]
+    if name == "Классификатор":
+        count = 0
+        for groups in el.iterchildren(ns + "Группы"):
+            count += sum(1 for _ in groups.iter(ns + "Группа"))
+        for props in el.iterchildren(ns + "Свойства"):
+            count += sum(1 for _ in props.iterchildren(ns + "Свойство"))
+        return count
+    if is_reference_container(el):
+        return sum(1 for _ in el.iterchildren(ns + REFERENCE_ITEMS[name]))
+    return 0
+
+
+def iter_events(pf: PackageFile, *, tags: tuple[str, ...]) -> Iterator[object]:
+    """Stream the elements with these local names (any namespace or none) as each one ends.
+
+    Before the first element is handed out, the document itself is checked: one with a DOCTYPE,
+    or one that is not CommerceML, never yields anything.
     """
     parser = etree.iterparse(
         str(pf.path),
-        events=tuple({"start", *events}),
+        events=("end",),
         tag=[f"{{*}}{name}" for name in (ROOT_TAG, *tags)],
         resolve_entities=False,
         load_dtd=False,
@@ -61,24 +86,29 @@ def iter_events(pf: PackageFile, *, events: tuple[str, ...], tags: tuple[str, ..
         remove_pis=True,
     )
     try:
-        first = True
-        for event, el in parser:
-            if first:
-                first = False
-                docinfo = el.getroottree().docinfo
-                if docinfo.doctype or docinfo.internalDTD is not None:
-                    raise CatalogImportError("документ содержит DOCTYPE/сущности — такие файлы не принимаются "
-                                             "(выгрузка 1С их не содержит)", file=pf.rel)
-                if el.getparent() is not None or localname(el.tag) != ROOT_TAG:
-                    raise CatalogImportError(f"это не документ CommerceML (корневой элемент <{localname(el.tag)}>)",
-                                             file=pf.rel)
-                continue
-            if event in events:
-                yield event, el
+        checked = False
+        for _, el in parser:
+            if not checked:
+                _check_document(el, pf)
+                checked = True
+            if el.getparent() is not None:  # the root's own end is the end of the file
+                yield el
     except etree.XMLSyntaxError as exc:
         raise CatalogImportError(f"повреждённый или неполный XML ({exc.msg or exc})", file=pf.rel) from None
     except OSError as exc:
         raise CatalogImportError(f"не удалось прочитать файл ({exc.strerror or exc})", file=pf.rel) from None
+
+
+def _check_document(el, pf: PackageFile) -> None:
+    tree = el.getroottree()
+    docinfo = tree.docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise CatalogImportError("документ содержит DOCTYPE/сущности — такие файлы не принимаются "
+                                 "(выгрузка 1С их не содержит)", file=pf.rel)
+    root = tree.getroot()
+    if localname(root.tag) != ROOT_TAG:
+        raise CatalogImportError(f"это не документ CommerceML (корневой элемент <{localname(root.tag)}>)",
+                                 file=pf.rel)
 
 
 def release(el) -> None:
@@ -119,23 +149,25 @@ class ScanResult:
     files: list[tuple[PackageFile, int]] = field(default_factory=list)
 
 
-def prescan(files, data_dir: Path, *, on_file=None) -> ScanResult:
+def prescan(files, data_dir: Path) -> ScanResult:
     """Validate every file of the package and count its items, writing nothing."""
     result = ScanResult()
     for pf in files:
         count = 0
-        for _, el in iter_events(pf, events=("end",), tags=(*ITEM_PARENTS, "Картинка")):
-            name = localname(el.tag)
-            if name == "Картинка":
-                if el.text and el.text.strip():
-                    image_path(el.text, pf, data_dir)
-                continue
-            if is_item(el):
-                count += 1
-                if name != "Группа":  # groups nest: the parent group still needs its children
-                    release(el)
+        for el in iter_events(pf, tags=STREAMED_TAGS):
+            if localname(el.tag) == "Товар":
+                count += is_item(el)
+                ns = el.tag[: el.tag.find("}") + 1]
+                for picture in el.iterchildren(ns + "Картинка"):
+                    if picture.text and picture.text.strip():
+                        image_path(picture.text, pf, data_dir)
+                release(el)
+            elif localname(el.tag) == "Предложение":
+                count += is_item(el)
+                release(el)
+            else:
+                count += _count_reference_items(el)
+                el.clear(keep_tail=False)  # siblings may still be needed: no release()
         result.items += count
         result.files.append((pf, count))
-        if on_file:
-            on_file(pf, count)
     return result

@@ -2,10 +2,10 @@
 
 Each ``write_*`` call is one batch and runs inside the caller's ``transaction.atomic()``. A row's
 ``import_hash`` is a digest of the values the import writes, so an unchanged row costs one
-indexed read and no write; new rows go in with one plain ``INSERT``, changed rows with one
-``INSERT … ON CONFLICT DO UPDATE``. Foreign keys are resolved per batch with one query (or from
-small in-memory maps for reference data), so memory does not grow with the catalog. Problems with
-one item are appended to that record's ``errors``; the batch goes on.
+indexed read and no write; new rows go in with ``COPY``/INSERT and changed rows with a pipelined
+UPDATE (``bulk``). Foreign keys are resolved per batch with one query (or from small in-memory
+maps for reference data), so memory does not grow with the catalog. Problems with one item are
+appended to that record's ``errors``; the batch goes on.
 """
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 
 from django.db import models
+from django.utils import timezone
 
 from ..models import Brand, Category, Offer, Price, PriceType, Product, ProductImage, Property, Stock, Warehouse
+from .bulk import db_datetime, fetch_rows, insert_rows, json_value, update_rows
 from .records import GroupRec, OfferRec, PriceTypeRec, ProductRec, PropertyRec, WarehouseRec
 
 _CENT = Decimal("0.01")
@@ -24,8 +26,8 @@ _MAX_AMOUNT = Decimal(10) ** 11  # DecimalField(max_digits=14, decimal_places=2/
 _ONEC_ID_MAX = Product._meta.get_field("onec_id").max_length
 
 
-def _digest(values: dict) -> str:
-    return hashlib.blake2b(repr(tuple(values.values())).encode(), digest_size=16).hexdigest()
+def _digest(values) -> str:
+    return hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
 
 
 class IdBitmap:
@@ -60,38 +62,47 @@ class CatalogWriter:
 
     # --- the generic upsert -------------------------------------------------------------
     def _upsert(self, model: type[models.Model], rows: dict[str, dict], entity: str,
-                digests: dict[str, str] | None = None) -> tuple[dict[str, int], set[str]]:
-        """Upsert ``{onec_id: values}``; return ``({onec_id: pk}, onec_ids written)``.
+                extra: dict[str, object] | None = None) -> tuple[dict[str, int], set[str]]:
+        """Upsert ``{onec_id: {field: value}}``; return ``({onec_id: pk}, onec_ids written)``.
 
-        ``digests`` overrides the digest of ``values`` where it must cover data stored elsewhere."""
+        ``extra[onec_id]`` joins the digest without being a column (product images live elsewhere).
+        """
+        if not rows:
+            return {}, set()
         stats = self.stats[entity]
         existing = {
             oid: (pk, digest, active)
-            for oid, pk, digest, active in model.objects.filter(onec_id__in=list(rows)).values_list(
-                "onec_id", "id", "import_hash", "is_active")
+            for oid, pk, digest, active in fetch_rows(model, ["onec_id", "id", "import_hash", "is_active"],
+                                                      "onec_id", rows)
         }
+        names = list(next(iter(rows.values())))
+        json_names = {name for name in names if isinstance(model._meta.get_field(name), models.JSONField)}
+        now = db_datetime(timezone.now())
         ids: dict[str, int] = {}
+        written: set[str] = set()
         new, changed = [], []
         for oid, values in rows.items():
-            digest = digests[oid] if digests else _digest(values)
+            digest = _digest((values, extra[oid]) if extra else values)
             old = existing.get(oid)
-            if old is None:
-                new.append(model(onec_id=oid, import_hash=digest, **values))
-                stats["created"] += 1
-            elif old[1] == digest:
+            if old is not None:
                 ids[oid] = old[0]
-                stats["unchanged"] += 1
+                if old[1] == digest:
+                    stats["unchanged"] += 1
+                    continue
+                stats["deactivated" if old[2] and not values["is_active"] else "updated"] += 1
             else:
-                ids[oid] = old[0]
-                changed.append(model(onec_id=oid, import_hash=digest, **values))
-                stats["deactivated" if old[2] and not values.get("is_active", True) else "updated"] += 1
+                stats["created"] += 1
+            written.add(oid)
+            row = [json_value(v) if k in json_names else v for k, v in values.items()]
+            if old is None:
+                new.append((oid, digest, now, now, *row))
+            else:
+                changed.append((*row, digest, now, old[0]))
+        insert_rows(model, ["onec_id", "import_hash", "created_at", "updated_at", *names], new)
+        update_rows(model, [*names, "import_hash", "updated_at"], ["id"], changed)
         if new:
-            model.objects.bulk_create(new)
-            ids.update((obj.onec_id, obj.pk) for obj in new)
-        if changed:
-            fields = [*next(iter(rows.values())).keys(), "import_hash", "updated_at"]
-            model.objects.bulk_create(changed, update_conflicts=True, unique_fields=["onec_id"], update_fields=fields)
-        return ids, {obj.onec_id for obj in new} | {obj.onec_id for obj in changed}
+            ids.update(fetch_rows(model, ["onec_id", "id"], "onec_id", (row[0] for row in new)))
+        return ids, written
 
     def _valid(self, recs):
         for rec in recs:
@@ -153,9 +164,7 @@ class CatalogWriter:
                 "is_active": not rec.deleted,
             }
         images = {rec.onec_id: rec.images for rec in recs}
-        # Images live in their own table; the digest covers them so a changed picture list is a change.
-        digests = {oid: _digest({**row, "images": images[oid]}) for oid, row in rows.items()}
-        ids, written = self._upsert(Product, rows, "products", digests)
+        ids, written = self._upsert(Product, rows, "products", extra=images)
         for pk in ids.values():
             self.seen["products"].add(pk)
         self._replace_images({ids[oid]: images[oid] for oid in written})
@@ -171,22 +180,22 @@ class CatalogWriter:
         if not by_product:
             return
         ProductImage.objects.filter(product_id__in=list(by_product)).delete()
-        ProductImage.objects.bulk_create(
-            ProductImage(product_id=pk, path=path[:500], position=pos)
-            for pk, paths in by_product.items() for pos, path in enumerate(dict.fromkeys(paths))
-        )
-        if created := sum(len(set(paths)) for paths in by_product.values()):
-            self.stats["images"]["created"] += created
+        rows = [(pk, path[:500], pos) for pk, paths in by_product.items()
+                for pos, path in enumerate(dict.fromkeys(paths))]
+        insert_rows(ProductImage, ["product_id", "path", "position"], rows)
+        if rows:
+            self.stats["images"]["created"] += len(rows)
 
     # --- offers, prices, stock ----------------------------------------------------------
     def write_offers(self, recs: list[OfferRec]) -> None:
         recs = list(self._valid(recs))
-        offer_ids = self._offer_rows(recs)
-        self._write_quantities(recs, offer_ids)
+        quantities: dict[int, Decimal | None] = {}  # current Offer.quantity, where already read
+        offer_ids = self._offer_rows(recs, quantities)
+        self._write_quantities(recs, offer_ids, quantities)
         self._write_prices(recs, offer_ids)
         self._write_stocks(recs, offer_ids)
 
-    def _offer_rows(self, recs: list[OfferRec]) -> dict[str, int]:
+    def _offer_rows(self, recs: list[OfferRec], quantities: dict) -> dict[str, int]:
         data = [rec for rec in recs if rec.has_data]
         product_ids = self._products_for(data)
         rows = {}
@@ -195,13 +204,15 @@ class CatalogWriter:
                 "product_id": product_ids[rec.product_onec_id], "name": rec.name[:500], "sku": rec.sku[:100],
                 "barcode": rec.barcode[:100], "characteristics": rec.characteristics, "is_active": not rec.deleted,
             }
-        offer_ids = self._upsert(Offer, rows, "offers")[0] if rows else {}
+        offer_ids = self._upsert(Offer, rows, "offers")[0]
         for pk in offer_ids.values():
             self.seen["offers"].add(pk)
         # Bare price/stock records refer to offers written earlier (this or a previous import).
         bare = {rec.onec_id for rec in recs if not rec.has_data and rec.onec_id not in offer_ids}
         if bare:
-            offer_ids.update(Offer.objects.filter(onec_id__in=list(bare)).values_list("onec_id", "id"))
+            for oid, pk, quantity in fetch_rows(Offer, ["onec_id", "id", "quantity"], "onec_id", bare):
+                offer_ids[oid] = pk
+                quantities[pk] = quantity
             for rec in recs:
                 if rec.onec_id in bare and rec.onec_id not in offer_ids:
                     rec.errors.append("неизвестное предложение: его нет ни в базе, ни в выгрузке")
@@ -211,33 +222,34 @@ class CatalogWriter:
         """Products of these offers; a product 1C did not send (an offers-only package) is created
         from the offer, which carries the product's fields in CommerceML. Its next goods import
         fills in the rest, since an empty digest never matches."""
-        wanted = {rec.product_onec_id for rec in recs}
-        ids = dict(Product.objects.filter(onec_id__in=list(wanted)).values_list("onec_id", "id"))
+        wanted = list({rec.product_onec_id for rec in recs})
+        ids = dict(fetch_rows(Product, ["onec_id", "id"], "onec_id", wanted))
         missing = {}
         for rec in recs:
-            pid = rec.product_onec_id
-            if pid not in ids and pid not in missing:
-                missing[pid] = Product(onec_id=pid, name=rec.name[:500], sku=rec.sku[:100], import_hash="")
+            if rec.product_onec_id not in ids and rec.product_onec_id not in missing:
+                missing[rec.product_onec_id] = {"name": rec.name[:500], "sku": rec.sku[:100]}
         if missing:
-            Product.objects.bulk_create(missing.values())
-            ids.update((p.onec_id, p.pk) for p in missing.values())
+            now = db_datetime(timezone.now())
+            insert_rows(Product, ["onec_id", "name", "sku", "barcode", "description", "unit", "properties",
+                                  "is_active", "import_hash", "created_at", "updated_at"],
+                        [(pid, row["name"], row["sku"], "", "", "", "{}", True, "", now, now)
+                         for pid, row in missing.items()])
+            ids.update(fetch_rows(Product, ["onec_id", "id"], "onec_id", missing))
             self.stats["products"]["created"] += len(missing)
         for pk in ids.values():
             self.seen["products"].add(pk)
         return ids
 
-    def _write_quantities(self, recs: list[OfferRec], offer_ids: dict[str, int]) -> None:
+    def _write_quantities(self, recs: list[OfferRec], offer_ids: dict[str, int], current: dict) -> None:
         wanted = {offer_ids[rec.onec_id]: rec.quantity.quantize(_MILLI)
                   for rec in recs if rec.quantity is not None and rec.onec_id in offer_ids}
-        if not wanted:
-            return
-        current = dict(Offer.objects.filter(id__in=list(wanted)).values_list("id", "quantity"))
-        changed = [Offer(id=pk, quantity=qty) for pk, qty in wanted.items() if current.get(pk) != qty]
-        if changed:
-            Offer.objects.bulk_update(changed, ["quantity"])
+        unread = [pk for pk in wanted if pk not in current]
+        if unread:
+            current.update(fetch_rows(Offer, ["id", "quantity"], "id", unread))
+        update_rows(Offer, ["quantity"], ["id"], [(qty, pk) for pk, qty in wanted.items() if current.get(pk) != qty])
 
     def _write_prices(self, recs: list[OfferRec], offer_ids: dict[str, int]) -> None:
-        wanted: dict[tuple[int, int], tuple[Decimal, str]] = {}
+        wanted: dict[tuple[int, int], tuple] = {}
         for rec in recs:
             offer_id = offer_ids.get(rec.onec_id)
             for row in rec.prices if offer_id else ():
@@ -248,10 +260,10 @@ class CatalogWriter:
                     rec.errors.append(f"цена: слишком большое значение {row.value}")
                 else:
                     wanted[(offer_id, price_type)] = (row.value.quantize(_CENT), row.currency[:10])
-        self._upsert_pairs(Price, wanted, ("offer", "price_type"), ("value", "currency"), "prices")
+        self._upsert_pairs(Price, wanted, ("offer_id", "price_type_id"), ("value", "currency"), "prices")
 
     def _write_stocks(self, recs: list[OfferRec], offer_ids: dict[str, int]) -> None:
-        wanted: dict[tuple[int, int], tuple[Decimal]] = {}
+        wanted: dict[tuple[int, int], tuple] = {}
         for rec in recs:
             offer_id = offer_ids.get(rec.onec_id)
             for row in rec.stocks if offer_id else ():
@@ -262,7 +274,7 @@ class CatalogWriter:
                     rec.errors.append(f"остаток: слишком большое значение {row.quantity}")
                 else:
                     wanted[(offer_id, warehouse)] = (row.quantity.quantize(_MILLI),)
-        self._upsert_pairs(Stock, wanted, ("offer", "warehouse"), ("quantity",), "stocks")
+        self._upsert_pairs(Stock, wanted, ("offer_id", "warehouse_id"), ("quantity",), "stocks")
 
     def _upsert_pairs(self, model, wanted: dict[tuple[int, int], tuple], keys: tuple[str, str],
                       fields: tuple[str, ...], entity: str) -> None:
@@ -270,26 +282,25 @@ class CatalogWriter:
         if not wanted:
             return
         stats = self.stats[entity]
-        first, second = (f"{key}_id" for key in keys)
+        first, second = keys
         existing = {
             (row[0], row[1]): tuple(row[2:])
-            for row in model.objects.filter(**{f"{first}__in": list({k[0] for k in wanted})}).values_list(
-                first, second, *fields)
+            for row in fetch_rows(model, [first, second, *fields], first, {k[0] for k in wanted})
         }
+        now = db_datetime(timezone.now())
         new, changed = [], []
         for key, values in wanted.items():
             old = existing.get(key)
             if old == values:
                 stats["unchanged"] += 1
-                continue
-            obj = model(**{first: key[0], second: key[1]}, **dict(zip(fields, values)))
-            (new if old is None else changed).append(obj)
-            stats["created" if old is None else "updated"] += 1
-        if new:
-            model.objects.bulk_create(new)
-        if changed:
-            model.objects.bulk_create(changed, update_conflicts=True, unique_fields=list(keys),
-                                      update_fields=[*fields, "updated_at"])
+            elif old is None:
+                new.append((*key, *values, now))
+                stats["created"] += 1
+            else:
+                changed.append((*values, now, *key))
+                stats["updated"] += 1
+        insert_rows(model, [*keys, *fields, "updated_at"], new)
+        update_rows(model, [*fields, "updated_at"], list(keys), changed)
 
     # --- the end of a full package ------------------------------------------------------
     def deactivate_unseen(self, entity: str) -> int:

@@ -17,10 +17,11 @@ from ..locking import acquire_import_lock
 from ..models import ImportSession
 from ..onec.errors import CatalogImportError
 from ..onec.layout import discover_package
-from ..onec.pipeline import ImportResult, run_import
+from ..onec.pipeline import ImportResult, package_digest, run_import
+from ..selectors import import_session_last_finished
 from .import_sessions import (
     import_lock_holder_is_stale, import_session_beat, import_session_complete, import_session_fail,
-    import_session_progress, import_session_start,
+    import_session_progress, import_session_skip_unchanged, import_session_start,
 )
 
 logger = logging.getLogger(__name__)
@@ -34,8 +35,12 @@ def catalog_import_run(
     user=None,
     source: str = ImportSession.Source.CLI,
     progress: Callable[[int, int], None] | None = None,
+    force: bool = False,
 ) -> ImportSession:
     """Run one import and return its finished session (completed or failed).
+
+    A package byte-identical to the one the last finished import read cleanly is not read again
+    (the session completes at once, saying so) unless ``force``: nothing could change.
 
     Raises ``ImportAlreadyRunning`` when another import holds the lock and
     ``ImportLockUnavailable`` when Redis is down; in both cases nothing is started or recorded.
@@ -45,13 +50,13 @@ def catalog_import_run(
     try:
         session = import_session_start(data_dir=data_dir, user=user, source=source, lock_token=lock.token)
         lock.start_keepalive(beat=lambda: import_session_beat(pk=session.pk))
-        _run(session, data_dir, progress, should_stop=lock.lost.is_set)
+        _run(session, data_dir, progress, force=force, should_stop=lock.lost.is_set)
         return session
     finally:
         lock.release()
 
 
-def _run(session: ImportSession, data_dir: Path, progress, *, should_stop) -> None:
+def _run(session: ImportSession, data_dir: Path, progress, *, force: bool, should_stop) -> None:
     last = {"result": None, "saved": 0.0}
 
     def on_progress(result: ImportResult) -> None:
@@ -64,7 +69,16 @@ def _run(session: ImportSession, data_dir: Path, progress, *, should_stop) -> No
             progress(result.processed, result.total)
 
     try:
-        result = run_import(discover_package(data_dir), on_progress=on_progress, should_stop=should_stop)
+        package = discover_package(data_dir)
+        digest = package_digest(package)
+        previous = _identical_clean_import(digest, data_dir) if not force else None
+        if previous is not None:
+            import_session_skip_unchanged(session, previous=previous, digest=digest)
+            if progress:
+                progress(session.processed_items, session.total_items)
+            return
+        result = run_import(package, on_progress=on_progress, should_stop=should_stop)
+        result.stats["package_digest"] = digest
     except CatalogImportError as exc:
         logger.warning("catalog import %s failed: %s", session.session_id, exc)
         import_session_fail(session, message=str(exc), result=last["result"])
@@ -76,6 +90,16 @@ def _run(session: ImportSession, data_dir: Path, progress, *, should_stop) -> No
         import_session_complete(session, result)
         logger.info("catalog import %s completed: %s items, %s failed", session.session_id, result.processed,
                     result.failed)
+
+
+def _identical_clean_import(digest: str, data_dir: Path) -> ImportSession | None:
+    """The last finished import, if it read this very package from this dir without a single
+    error. Only the last one counts: any import after it (even a failed one) may have changed rows."""
+    previous = import_session_last_finished()
+    if (previous is not None and previous.status == ImportSession.Status.COMPLETED and not previous.failed_items
+            and previous.data_dir == str(data_dir) and previous.stats.get("package_digest") == digest):
+        return previous
+    return None
 
 
 def catalog_import_dry_run(*, data_dir: Path | str | None = None) -> ImportResult:

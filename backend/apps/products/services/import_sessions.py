@@ -50,6 +50,20 @@ def import_session_complete(session: ImportSession, result: ImportResult) -> Non
     _finish(session, Status.COMPLETED, result, _summary(result))
 
 
+def import_session_skip_unchanged(session: ImportSession, *, previous: ImportSession, digest: str) -> None:
+    """Complete a session whose package is byte-identical to the one ``previous`` imported cleanly."""
+    session.status = Status.COMPLETED
+    session.finished_at = session.heartbeat_at = timezone.now()
+    session.total_items = session.processed_items = previous.total_items
+    session.failed_items = 0
+    session.error_message = (f"пакет не изменился с импорта {timezone.localtime(previous.started_at):%d.%m.%Y %H:%M} "
+                             f"(сессия {previous.session_id}) — данные не перечитывались")
+    session.stats = {"layout": previous.stats.get("layout", ""), "package_digest": digest,
+                     "unchanged_since": str(previous.session_id)}
+    session.save(update_fields=["status", "finished_at", "heartbeat_at", "total_items", "processed_items",
+                                "failed_items", "error_message", "stats"])
+
+
 def import_session_fail(session: ImportSession, *, message: str, result: ImportResult | None = None,
                         exc: BaseException | None = None) -> None:
     if exc is not None:
