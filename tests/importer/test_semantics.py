@@ -2,6 +2,7 @@
 (never deletion), deletion marks, products created from offers, per-item errors."""
 from __future__ import annotations
 
+import re
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -78,12 +79,26 @@ def zero_changes(session):
 
 
 # --- idempotency ----------------------------------------------------------------------------------
+def re_export(d: Path) -> None:
+    """What 1C does when nothing changed: the same data, a new ДатаФормирования in every file."""
+    for path in d.rglob("*.xml"):
+        raw = path.read_bytes()
+        encoding = "cp1251" if b'encoding="windows-1251"' in raw[:200] else "utf-8"
+        attr = "ДатаФормирования=".encode(encoding)
+        assert attr in raw, path
+        path.write_bytes(re.sub(re.escape(attr) + rb'"[^"]*"', attr + b'"2031-01-02T03:04:05"', raw))
+
+
+@pytest.mark.parametrize("mode", ["same-bytes", "re-exported"])
 @pytest.mark.parametrize("name", GOOD_FIXTURES)
-def test_same_package_twice_changes_nothing(fixture_dir, run_import, catalog_snapshot, stat, name):
+def test_same_package_twice_changes_nothing(fixture_dir, run_import, catalog_snapshot, stat, name, mode):
+    """"re-exported" defeats any byte-level shortcut, so the row-by-row comparison is exercised too."""
     d = fixture_dir(name)
     first = run_import(d)
     assert first.status == ImportSession.Status.COMPLETED, first.error_message
     before = catalog_snapshot()
+    if mode == "re-exported":
+        re_export(d)
     second = run_import(d)
     assert second.status == ImportSession.Status.COMPLETED, second.error_message
     assert catalog_snapshot() == before  # every row, every column, updated_at included
@@ -130,6 +145,17 @@ def test_incremental_touches_only_what_it_lists(fixture_dir, run_import, catalog
     assert images(after) == images(before)
     # last, as the least important: the product's picture did not change, so none was "created"
     assert session.stats.get("images", {}).get("created", 0) == 0, session.stats
+
+
+def test_full_package_after_an_incremental_one_restores_it(fixture_dir, run_import):
+    full = fixture_dir("ut11_full")
+    assert run_import(full).status == "completed"
+    assert run_import(fixture_dir("ut11_incremental")).status == "completed"
+    assert Product.objects.get(onec_id=P_TSHIRT).name == "Футболка беговая DRY"
+    session = run_import(full)  # the very same directory and bytes as the first import
+    assert session.status == "completed", session.error_message
+    assert Product.objects.get(onec_id=P_TSHIRT).name == "Футболка беговая"
+    assert Price.objects.get(offer__onec_id=O_BALL4, price_type__onec_id=PT_RETAIL).value == Decimal("2490")
 
 
 # --- full packages: deactivation ------------------------------------------------------------------
