@@ -63,6 +63,7 @@ class _Fullness:
     sections: Counter = field(default_factory=Counter)
     partial: set = field(default_factory=set)
     listed: Counter = field(default_factory=Counter)
+    failed: Counter = field(default_factory=Counter)  # items of the entity that had an error
 
     def see(self, section: Section) -> None:
         entity = _ENTITY_OF_SECTION.get(section.kind)
@@ -104,14 +105,12 @@ def run_import(
                 fullness.see(rec)
                 continue
             if batch and (type(rec) is not type(batch[0]) or len(batch) >= BATCH_SIZE):
-                _flush(batch, pf.rel, writer, result, on_progress, should_stop)
+                _flush(batch, pf.rel, writer, result, fullness, on_progress, should_stop)
             batch.append(rec)
-            if isinstance(rec, ProductRec):
-                fullness.listed["products"] += 1
-            elif isinstance(rec, OfferRec) and rec.has_data:
-                fullness.listed["offers"] += 1
+            if entity := _entity_of(rec):
+                fullness.listed[entity] += 1
         if batch:
-            _flush(batch, pf.rel, writer, result, on_progress, should_stop)
+            _flush(batch, pf.rel, writer, result, fullness, on_progress, should_stop)
 
     if writer is not None:
         _deactivate_unlisted(writer, fullness, result)
@@ -121,7 +120,16 @@ def run_import(
     return result
 
 
-def _flush(batch, file, writer, result, on_progress, should_stop) -> None:
+def _entity_of(rec: Item) -> str | None:
+    """The entity a full package lists (and so may deactivate) that this record belongs to."""
+    if isinstance(rec, ProductRec):
+        return "products"
+    if isinstance(rec, OfferRec):
+        return "offers"
+    return None
+
+
+def _flush(batch, file, writer, result, fullness, on_progress, should_stop) -> None:
     if should_stop and should_stop():
         raise CatalogImportError("импорт остановлен: потеряна блокировка импорта (см. журнал)")
     if writer is not None:
@@ -131,6 +139,8 @@ def _flush(batch, file, writer, result, on_progress, should_stop) -> None:
     for rec in batch:
         if rec.errors:
             result.add_errors(rec, file)
+            if entity := _entity_of(rec):
+                fullness.failed[entity] += 1
     result.processed += len(batch)
     batch.clear()
     connection.queries_log.clear()  # with DEBUG on, Django would keep every bulk statement in memory
@@ -151,8 +161,9 @@ def _deactivate_unlisted(writer: CatalogWriter, fullness: _Fullness, result: Imp
     for entity in ("products", "offers"):
         if not fullness.sections[entity] or entity in fullness.partial:
             continue  # the package did not carry a full list of this entity
-        if writer.unwritten[entity]:
-            result.notes.append(f"{entity}: деактивация пропущена — {writer.unwritten[entity]} объектов не записаны")
+        if fullness.failed[entity]:
+            # "Only after every file imported cleanly": an item that failed may be one we would wrongly retire.
+            result.notes.append(f"{entity}: деактивация отсутствующих пропущена — {fullness.failed[entity]} объектов с ошибками")
         elif not fullness.listed[entity]:
             result.notes.append(f"{entity}: деактивация пропущена — полная выгрузка без единого объекта")
         else:

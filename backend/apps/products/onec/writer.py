@@ -51,7 +51,6 @@ class CatalogWriter:
     def __init__(self) -> None:
         self.stats: dict[str, Counter] = defaultdict(Counter)
         self.seen = {"products": IdBitmap(), "offers": IdBitmap()}
-        self.unwritten: Counter = Counter()  # items skipped for lack of a usable Ид, per entity
         # Reference data is small (hundreds of rows): keep it in memory for the whole import.
         self.categories = dict(Category.objects.values_list("onec_id", "id"))
         self.brands = dict(Brand.objects.values_list("onec_id", "id"))
@@ -112,8 +111,6 @@ class CatalogWriter:
                 continue
             if not rec.errors:  # the reader may already have said why
                 rec.errors.append(f"Ид длиннее {_ONEC_ID_MAX} символов" if rec.onec_id else "объект без Ид")
-            if isinstance(rec, ProductRec) or (isinstance(rec, OfferRec) and rec.has_data):
-                self.unwritten["products" if isinstance(rec, ProductRec) else "offers"] += 1
 
     # --- classifier ---------------------------------------------------------------------
     def write_groups(self, recs: list[GroupRec]) -> None:
@@ -163,7 +160,7 @@ class CatalogWriter:
                 "properties": self._property_values(rec.properties),
                 "is_active": not rec.deleted,
             }
-        images = {rec.onec_id: rec.images for rec in recs}
+        images = {rec.onec_id: list(dict.fromkeys(rec.images)) for rec in recs}
         ids, written = self._upsert(Product, rows, "products", extra=images)
         for pk in ids.values():
             self.seen["products"].add(pk)
@@ -176,15 +173,23 @@ class CatalogWriter:
             values[name] = choices.get(raw, raw)
         return values
 
-    def _replace_images(self, by_product: dict[int, list[str]]) -> None:
-        if not by_product:
+    def _replace_images(self, wanted: dict[int, list[str]]) -> None:
+        """Give these (new or changed) products exactly these images, touching only changed lists."""
+        current: dict[int, list[str]] = defaultdict(list)
+        rows = fetch_rows(ProductImage, ["product_id", "position", "path"], "product_id", wanted)
+        for pk, _, path in sorted(rows):
+            current[pk].append(path)
+        changed = {pk: paths for pk, paths in wanted.items() if [p[:500] for p in paths] != current.get(pk, [])}
+        if not changed:
             return
-        ProductImage.objects.filter(product_id__in=list(by_product)).delete()
-        rows = [(pk, path[:500], pos) for pk, paths in by_product.items()
-                for pos, path in enumerate(dict.fromkeys(paths))]
+        removed = ProductImage.objects.filter(product_id__in=list(changed)).delete()[0]
+        rows = [(pk, path[:500], pos) for pk, paths in changed.items() for pos, path in enumerate(paths)]
         insert_rows(ProductImage, ["product_id", "path", "position"], rows)
+        stats = self.stats["images"]
+        if removed:
+            stats["deleted"] += removed
         if rows:
-            self.stats["images"]["created"] += len(rows)
+            stats["created"] += len(rows)
 
     # --- offers, prices, stock ----------------------------------------------------------
     def write_offers(self, recs: list[OfferRec]) -> None:

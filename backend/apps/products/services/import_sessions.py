@@ -58,8 +58,11 @@ def import_session_skip_unchanged(session: ImportSession, *, previous: ImportSes
     session.failed_items = 0
     session.error_message = (f"пакет не изменился с импорта {timezone.localtime(previous.started_at):%d.%m.%Y %H:%M} "
                              f"(сессия {previous.session_id}) — данные не перечитывались")
+    # What a full read would have reported: every row the package carries, unchanged.
+    unchanged = {entity: {"unchanged": sum(counts.get(k, 0) for k in ("created", "updated", "unchanged"))}
+                 for entity, counts in previous.stats.items() if isinstance(counts, dict)}
     session.stats = {"layout": previous.stats.get("layout", ""), "package_digest": digest,
-                     "unchanged_since": str(previous.session_id)}
+                     "unchanged_since": str(previous.session_id), **unchanged}
     session.save(update_fields=["status", "finished_at", "heartbeat_at", "total_items", "processed_items",
                                 "failed_items", "error_message", "stats"])
 
