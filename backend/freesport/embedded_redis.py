@@ -28,6 +28,19 @@ def _answers_ping(sock_path: Path) -> bool:
         return False
 
 
+def stop_embedded_redis(run_dir: Path) -> None:
+    """Shut the server in ``run_dir`` down (used by test runs, which start a private one)."""
+    sock_path = Path(run_dir).resolve() / "redis.sock"
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(2)
+            conn.connect(str(sock_path))
+            conn.sendall(b"SHUTDOWN NOSAVE\r\n")
+            conn.recv(16)
+    except OSError:
+        pass
+
+
 def embedded_redis_url(run_dir: Path) -> str:
     """Return ``unix://…`` of the embedded server, starting it first if nobody answers there."""
     run_dir = Path(run_dir).resolve()  # redis-server chdirs to --dir: paths must be absolute

@@ -41,7 +41,7 @@ def catalog_import_run(
     Raises ``ImportAlreadyRunning`` when another import holds the lock and
     ``ImportLockUnavailable`` when Redis is down; in both cases nothing is started or recorded.
     """
-    data_dir = Path(data_dir or settings.ONEC_DATA_DIR)
+    data_dir = Path(data_dir or settings.ONEC_DATA_DIR).resolve()  # one spelling per dir in sessions
     lock = acquire_import_lock(is_stale=import_lock_holder_is_stale)
     try:
         session = import_session_start(data_dir=data_dir, user=user, source=source, lock_token=lock.token)
