@@ -13,7 +13,7 @@ ADMIN_USER="${DEMO_ADMIN_USER:-admin}"
 ADMIN_PASSWORD="${DEMO_ADMIN_PASSWORD:-admin12345}"
 
 "$PY" "$MANAGE" migrate --no-input
-DJANGO_SUPERUSER_PASSWORD="$ADMIN_PASSWORD" "$PY" "$MANAGE" shell -c "
+DJANGO_SUPERUSER_PASSWORD="$ADMIN_PASSWORD" "$PY" "$MANAGE" shell --no-imports -c "
 from django.contrib.auth import get_user_model
 User = get_user_model()
 if not User.objects.filter(username='$ADMIN_USER').exists():
@@ -23,6 +23,6 @@ if not User.objects.filter(username='$ADMIN_USER').exists():
 echo
 echo "  Admin:    http://$ADDR/admin/"
 echo "  Login:    $ADMIN_USER / $ADMIN_PASSWORD   (demo superuser; change it outside local use)"
-echo "  1C data:  $("$PY" "$MANAGE" shell -c 'from django.conf import settings; print(settings.ONEC_DATA_DIR)')"
+echo "  1C data:  $("$PY" "$MANAGE" shell --no-imports -c 'from django.conf import settings; print(settings.ONEC_DATA_DIR)')"
 echo
 exec "$PY" "$MANAGE" runserver "$ADDR"
