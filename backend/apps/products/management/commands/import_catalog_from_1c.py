@@ -1,9 +1,15 @@
-"""``import_catalog_from_1c`` — a thin shell around ``services.catalog_import``."""
+"""``import_catalog_from_1c`` — a thin shell around ``services.catalog_import``.
+
+Programmatic callers (the admin action) pass the hidden ``--source`` / ``--triggered-by`` options so
+the session records who started the import and from where; ``call_command`` returns the session
+id of a completed import, and each way of not completing raises its own ``CommandError`` subclass.
+"""
 from __future__ import annotations
 
-import sys
+import argparse
 import time
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.products.locking import ImportAlreadyRunning, ImportLockUnavailable
@@ -12,14 +18,35 @@ from apps.products.onec.errors import CatalogImportError
 from apps.products.services.catalog_import import catalog_import_dry_run, catalog_import_run
 
 
+class ImportLockTakenError(CommandError):
+    """Another import holds the lock; nothing was started or recorded."""
+
+
+class ImportLockUnavailableError(CommandError):
+    """Redis cannot be reached; nothing was started or recorded."""
+
+
+class ImportSessionFailedError(CommandError):
+    """The import ran and its session ended failed; ``session_id`` names it."""
+
+    def __init__(self, message: str, *, session_id) -> None:
+        super().__init__(message)
+        self.session_id = session_id
+
+
 class Command(BaseCommand):
-    help = "Import the catalog from a 1C CommerceML export (the data dir defaults to ONEC_DATA_DIR)."
+    help = ("Import the catalog from a 1C CommerceML export (the data dir defaults to ONEC_DATA_DIR). "
+            "Prints a summary, then the session id.")
 
     def add_arguments(self, parser):
         parser.add_argument("--data-dir", help="directory holding the 1C export (default: settings.ONEC_DATA_DIR)")
         parser.add_argument("--dry-run", action="store_true", help="validate and parse only; write nothing")
+        # Internal, for callers that run the command on someone's behalf (the admin action).
+        parser.add_argument("--source", default=ImportSession.Source.CLI, help=argparse.SUPPRESS)
+        parser.add_argument("--triggered-by", metavar="USER_PK", help=argparse.SUPPRESS)
 
-    def handle(self, *args, data_dir=None, dry_run=False, verbosity=1, **options):
+    def handle(self, *args, data_dir=None, dry_run=False, source=ImportSession.Source.CLI, triggered_by=None,
+               verbosity=1, **options):
         if dry_run:
             try:
                 result = catalog_import_dry_run(data_dir=data_dir)
@@ -29,20 +56,35 @@ class Command(BaseCommand):
                               f"{result.failed} с ошибками. Ничего не записано (--dry-run).")
             return
 
+        if source not in ImportSession.Source.values:
+            raise CommandError(f"--source: неизвестный источник {source!r} "
+                               f"(допустимы: {', '.join(ImportSession.Source.values)})")
+        user = _user(triggered_by) if triggered_by is not None else None
+
         bar = _ProgressBar(self.stderr) if verbosity > 0 and _isatty(self.stderr) else None
         try:
-            session = catalog_import_run(data_dir=data_dir, source=ImportSession.Source.CLI,
+            session = catalog_import_run(data_dir=data_dir, user=user, source=source,
                                          progress=bar.update if bar else None)
         except ImportAlreadyRunning:
-            raise CommandError("Импорт уже запущен другим процессом; дождитесь его завершения.") from None
+            raise ImportLockTakenError("Импорт уже запущен другим процессом; дождитесь его завершения.") from None
         except ImportLockUnavailable as exc:
-            raise CommandError(f"Нельзя запустить импорт: {exc}") from None
+            raise ImportLockUnavailableError(f"Нельзя запустить импорт: {exc}") from None
         finally:
             if bar:
                 bar.close()
         self.stdout.write(_summary(session))
         if session.status != ImportSession.Status.COMPLETED:
-            raise CommandError(f"Импорт не выполнен: {session.error_message.splitlines()[0]}")
+            reason = next(iter(session.error_message.splitlines()), "причина не записана")
+            raise ImportSessionFailedError(f"Импорт не выполнен: {reason}", session_id=session.session_id)
+        return str(session.session_id)  # BaseCommand prints it; call_command returns it
+
+
+def _user(pk):
+    User = get_user_model()
+    try:
+        return User.objects.get(pk=pk)
+    except (User.DoesNotExist, ValueError, TypeError):
+        raise CommandError(f"--triggered-by: нет пользователя с pk {pk!r}") from None
 
 
 def _isatty(stream) -> bool:
