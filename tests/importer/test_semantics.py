@@ -212,6 +212,22 @@ def test_full_goods_without_offers_keeps_offers(fixture_dir, run_import):
     assert Offer.objects.count() == 6
 
 
+@pytest.mark.parametrize("keep", [("prices", "rests"), ("prices",), ("rests",), ("goods", "prices", "rests")],
+                         ids=lambda folders: "+".join(folders))
+def test_full_prices_or_rests_without_offers_keep_offers(fixture_dir, run_import, keep):
+    """Bare Ид + Цены/Остатки records update prices and stock only: they are not a list of offers,
+    so a full prices/rests exchange without offers/ must not retire a single offer."""
+    assert run_import(fixture_dir("ut11_full")).status == "completed"
+    d = fixture_dir("ut11_full")
+    for folder in [p.name for p in d.iterdir() if p.is_dir()]:
+        if folder not in keep:
+            shutil.rmtree(d / folder)
+    session = run_import(d)
+    assert session.status == "completed", session.error_message
+    assert Offer.objects.filter(is_active=False).count() == 0, session.stats
+    assert session.stats.get("offers", {}).get("deactivated", 0) == 0
+
+
 def test_full_offers_without_goods_keeps_products(fixture_dir, run_import):
     assert run_import(fixture_dir("ut11_full")).status == "completed"
     before = dict(Product.objects.values_list("onec_id", "is_active"))
