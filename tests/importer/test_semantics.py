@@ -252,13 +252,15 @@ def test_product_error_skips_product_deactivation(fixture_dir, run_import, with_
         broken = etree.SubElement(goods, f"{{{ns}}}Товар")
         etree.SubElement(broken, f"{{{ns}}}Ид").text = ""
         etree.SubElement(broken, f"{{{ns}}}Наименование").text = "Товар без Ид"
+    goods_file = next((d / "goods").glob("goods_2_2_*.xml"))
     if with_error:
-        edit_xml(next((d / "goods").glob("goods_2_2_*.xml")), add_broken_product)
+        edit_xml(goods_file, add_broken_product)
 
     session = run_import(d)
     assert session.status == "completed", session.error_message
     if with_error:
         assert session.failed_items == 1
+        assert session.errors[0]["file"] == f"goods/{goods_file.name}"  # relative to the data dir
         assert active(Product, P_DUMBBELL) == {P_DUMBBELL: True}
         assert session.stats.get("products", {}).get("deactivated", 0) == 0
     else:
@@ -379,3 +381,49 @@ def test_errors_list_is_capped_at_1000(fixture_dir, run_import):
     assert session.failed_items == 4 + 1001
     assert len(session.errors) == 1000
     assert str(session.failed_items) in session.error_message
+
+
+def test_product_made_from_an_offer_is_completed_by_a_later_goods_import(fixture_dir, run_import, tmp_path):
+    paste = "b2090000-0000-4000-8000-000000000003"
+    assert run_import(fixture_dir("package_209")).status == "completed"
+    assert Product.objects.get(onec_id=paste).unit == ""  # only what the offer said
+    d = tmp_path / "goods_only"
+    d.mkdir()
+    (d / "import___9e8d7c6b-5a49-4837-a625-140f2e3d4c5b.xml").write_text(f"""<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" ВерсияСхемы="2.09">
+<Каталог СодержитТолькоИзменения="true"><Товары><Товар>
+<Ид>{paste}</Ид><Артикул>ZP-100</Артикул><Наименование>Зубная паста мятная, 100 мл</Наименование>
+<БазоваяЕдиница Код="796"/><Описание>Со фтором</Описание>
+</Товар></Товары></Каталог></КоммерческаяИнформация>""", encoding="utf-8")
+    session = run_import(d)
+    assert session.status == "completed", session.error_message
+    product = Product.objects.get(onec_id=paste)
+    assert (product.name, product.unit, product.description) == ("Зубная паста мятная, 100 мл", "796", "Со фтором")
+    assert Offer.objects.get(onec_id=paste).product_id == product.pk
+
+
+def test_numbers_with_no_break_spaces(fixture_dir, run_import):
+    """1C formats "12 990,00" with U+00A0 as the thousands separator."""
+    d = fixture_dir("classic_ns")
+    path = d / "offers.xml"
+    text = path.read_text(encoding="utf-8-sig")
+    assert "<ЦенаЗаЕдиницу>12 990,00</ЦенаЗаЕдиницу>" in text
+    path.write_text(text.replace("<ЦенаЗаЕдиницу>12 990,00", "<ЦенаЗаЕдиницу>12\u00a0990,00")
+                    .replace("<Количество>11</Количество>", "<Количество>1\u00a0100,5</Количество>"), encoding="utf-8")
+    session = run_import(d)
+    assert session.status == "completed" and session.errors == [], session.errors
+    assert Price.objects.get(offer__onec_id=f"{PC_SKI}#c2070000-0000-4000-8000-00000000000a").value == Decimal("12990.00")
+    assert Offer.objects.get(onec_id=PC_POLES).quantity == Decimal("1100.5")
+
+
+def test_ut11_images_are_relative_to_their_goods_file(fixture_dir, run_import):
+    """goods/1/goods_1_1_<guid>.xml names import_files/… : that is goods/1/import_files/…"""
+    d = fixture_dir("ut11_full")
+    (goods,) = (d / "goods" / "1").glob("goods_1_1_*.xml")
+    (d / "goods" / "1" / "import_files" / "b5").mkdir(parents=True)
+    (d / "goods" / "1" / "import_files" / "b5" / "db.jpg").write_bytes(b"\xff\xd8\xff\xd9")
+    edit_xml(goods, set_child("Товар", P_DUMBBELL, "Картинка", "import_files/b5/db.jpg", before="Изготовитель"))
+    session = run_import(d)
+    assert session.status == "completed", session.error_message
+    assert list(ProductImage.objects.filter(product__onec_id=P_DUMBBELL).values_list("path", flat=True)) == [
+        "goods/1/import_files/b5/db.jpg"]
