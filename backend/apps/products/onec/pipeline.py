@@ -121,10 +121,13 @@ def run_import(
 
 
 def _entity_of(rec: Item) -> str | None:
-    """The entity a full package lists (and so may deactivate) that this record belongs to."""
+    """The entity whose full list this record is part of (and which a full package may deactivate).
+
+    A bare offer record of a prices/rests file lists nothing: it only updates prices or stock, so a
+    full prices file must not retire offers, and a bad price does not make the offers list unclean."""
     if isinstance(rec, ProductRec):
         return "products"
-    if isinstance(rec, OfferRec):
+    if isinstance(rec, OfferRec) and rec.has_data:
         return "offers"
     return None
 
