@@ -84,3 +84,17 @@ def test_relative_and_absolute_spellings_of_one_dir_are_one_dir(fixture_dir, run
     monkeypatch.chdir(d.parent)
     second = run_import(d.name)
     assert SKIPPED in second.error_message
+
+
+def test_cli_force_option(fixture_dir, run_import):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    d = fixture_dir("ut11_full")
+    run_import(d)
+    call_command("import_catalog_from_1c", "--data-dir", str(d), "--force", stdout=StringIO(), stderr=StringIO())
+    forced = ImportSession.objects.latest("started_at")
+    assert forced.status == ImportSession.Status.COMPLETED and SKIPPED not in forced.error_message
+    call_command("import_catalog_from_1c", "--data-dir", str(d), stdout=StringIO(), stderr=StringIO())
+    assert SKIPPED in ImportSession.objects.latest("started_at").error_message

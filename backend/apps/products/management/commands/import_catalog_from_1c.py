@@ -41,12 +41,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--data-dir", help="directory holding the 1C export (default: settings.ONEC_DATA_DIR)")
         parser.add_argument("--dry-run", action="store_true", help="validate and parse only; write nothing")
+        parser.add_argument("--force", action="store_true",
+                            help="read the package even if it is byte-identical to the last clean import")
         # Internal, for callers that run the command on someone's behalf (the admin action).
         parser.add_argument("--source", default=ImportSession.Source.CLI, help=argparse.SUPPRESS)
         parser.add_argument("--triggered-by", metavar="USER_PK", help=argparse.SUPPRESS)
 
     def handle(self, *args, data_dir=None, dry_run=False, source=ImportSession.Source.CLI, triggered_by=None,
-               verbosity=1, **options):
+               force=False, verbosity=1, **options):
         if dry_run:
             try:
                 result = catalog_import_dry_run(data_dir=data_dir)
@@ -63,7 +65,7 @@ class Command(BaseCommand):
 
         bar = _ProgressBar(self.stderr) if verbosity > 0 and _isatty(self.stderr) else None
         try:
-            session = catalog_import_run(data_dir=data_dir, user=user, source=source,
+            session = catalog_import_run(data_dir=data_dir, user=user, source=source, force=force,
                                          progress=bar.update if bar else None)
         except ImportAlreadyRunning:
             raise ImportLockTakenError("Импорт уже запущен другим процессом; дождитесь его завершения.") from None
