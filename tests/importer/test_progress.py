@@ -121,3 +121,21 @@ def test_a_second_import_is_refused_while_one_runs(fixture_dir):
     assert not ImportSession.objects.filter(data_dir__contains="classic_ns", status="completed").exists()
     # and once it is done, the next import runs
     assert catalog_import_run(data_dir=str(other)).status == ImportSession.Status.COMPLETED
+
+
+@pytest.mark.parametrize("interruption", [KeyboardInterrupt, SystemExit])
+def test_an_interrupted_import_fails_at_once_and_frees_the_lock(fixture_dir, interruption):
+    """Ctrl-C, or gunicorn's worker timeout (SystemExit), must not leave a "running" session behind."""
+    from apps.products.locking import LOCK_KEY, import_lock_holder
+    from apps.products.services.catalog_import import catalog_import_run
+
+    def interrupt(processed, total):
+        raise interruption()
+
+    with pytest.raises(interruption):
+        catalog_import_run(data_dir=fixture_dir("ut11_full"), progress=interrupt)
+    session = ImportSession.objects.get()
+    assert session.status == ImportSession.Status.FAILED
+    assert session.error_message.startswith("прервано") and interruption.__name__ in session.error_message
+    assert session.processed_items > 0 and session.finished_at is not None
+    assert import_lock_holder() is None, f"{LOCK_KEY} still held"

@@ -81,6 +81,10 @@ def _run(session: ImportSession, data_dir: Path, progress, *, force: bool, shoul
         logger.exception("catalog import %s crashed", session.session_id)
         import_session_fail(session, message=f"внутренняя ошибка: {exc.__class__.__name__}: {exc}",
                             result=last["result"], exc=exc)
+    except BaseException as exc:  # SystemExit from a worker timeout, Ctrl-C: say so now, not 90 s later
+        import_session_fail(session, message=f"прервано: процесс импорта остановлен ({exc.__class__.__name__})",
+                            result=last["result"])
+        raise
     else:
         import_session_complete(session, result)
         logger.info("catalog import %s completed: %s items, %s failed", session.session_id, result.processed,
