@@ -262,21 +262,24 @@ class BenchDatabase:
             return {TABLE_COUNTS[t]: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in COPY_TABLES}
 
 
-def importer_available(db: BenchDatabase) -> bool:
+def importer_help(db: BenchDatabase) -> str | None:
+    """The command's --help text, or None when the command does not exist."""
     result = subprocess.run([sys.executable, str(MANAGE), "help", "import_catalog_from_1c"], cwd=ROOT,
-                            env=db.env, capture_output=True)
-    return result.returncode == 0
+                            env=db.env, capture_output=True, text=True)
+    return result.stdout if result.returncode == 0 else None
 
 
 # --- one size ------------------------------------------------------------------------------------
 
-def bench_size(products: int, *, params: dict, repeat: int, db: BenchDatabase, with_import: bool) -> dict:
+def bench_size(products: int, *, params: dict, repeat: int, db: BenchDatabase, with_import: bool,
+               force_flag: list[str]) -> dict:
     package_dir, meta = ensure_package(products, params)
     counts = meta["counts"]
     rows = sum(counts[k] for k in ("groups", "products", "offers", "prices", "stocks"))
     warm_page_cache(package_dir, package_dir.parent / "copy")
     failed = False
-    runs: dict[str, list[float]] = {k: [] for k in ("parse", "parse_rss", "copy", "import", "reimport", "rss")}
+    runs: dict[str, list[float]] = {
+        k: [] for k in ("parse", "parse_rss", "copy", "import", "rss", "reimport", "reimport_unforced")}
     for r in range(1, repeat + 1):
         log(f"{products}: run {r}/{repeat}: parse floor")
         _, rss, output = run_measured([sys.executable, __file__, "--child-parse", str(package_dir)])
@@ -297,9 +300,14 @@ def bench_size(products: int, *, params: dict, repeat: int, db: BenchDatabase, w
             expected = {k: counts[k] for k in found}
             if found != expected:
                 log(f"WARNING: the database holds {found}, the package {expected}")
-            log(f"{products}: run {r}/{repeat}: re-import of the unchanged package")
-            seconds, _, _ = run_measured(import_cmd, env=db.env, log_path=package_dir.parent / f"reimport-{r}.log")
+            log(f"{products}: run {r}/{repeat}: re-import of the unchanged package {' '.join(force_flag)}")
+            seconds, _, _ = run_measured(import_cmd + force_flag, env=db.env,
+                                         log_path=package_dir.parent / f"reimport-{r}.log")
             runs["reimport"].append(seconds)
+            if force_flag:  # also the plain run, which may recognise the package as already imported
+                seconds, _, _ = run_measured(import_cmd, env=db.env,
+                                             log_path=package_dir.parent / f"reimport-unforced-{r}.log")
+                runs["reimport_unforced"].append(seconds)
         except CommandFailed as exc:
             log(f"IMPORT FAILED; the row shows the floors only (logs in {package_dir.parent}).\n{exc}")
             failed = True
@@ -315,6 +323,7 @@ def bench_size(products: int, *, params: dict, repeat: int, db: BenchDatabase, w
     }
     if with_import and not failed:
         result.update(import_seconds=med["import"], import_rss=max(runs["rss"]), reimport_seconds=med["reimport"],
+                      reimport_unforced_seconds=med.get("reimport_unforced"), reimport_flags=force_flag,
                       ratio=med["import"] / (med["parse"] + med["copy"]),
                       reimport_ratio=med["reimport"] / med["import"])
     (package_dir.parent / "result.json").write_text(json.dumps(result, indent=1))
@@ -354,7 +363,11 @@ def main() -> None:
 
     db = BenchDatabase(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     with_import = not args.floors_only
-    if with_import and not importer_available(db):
+    help_text = importer_help(db) if with_import else None
+    # Re-import with --force where the command has it: without it, an importer that recognises a
+    # byte-identical package skips it wholesale, and the row-level "skip unchanged" path goes unmeasured.
+    force_flag = ["--force"] if help_text and "--force" in help_text else []
+    if with_import and help_text is None:
         raise SystemExit("`manage.py import_catalog_from_1c` is not available (has the importer landed in "
                          "backend/apps/products/onec/?). Use --floors-only to measure generation and floors.")
     db.prepare_template()
@@ -363,7 +376,8 @@ def main() -> None:
     failures = 0
     try:
         for n in sizes:
-            result = bench_size(n, params=params, repeat=args.repeat, db=db, with_import=with_import)
+            result = bench_size(n, params=params, repeat=args.repeat, db=db, with_import=with_import,
+                                force_flag=force_flag)
             failures += result["import_failed"]
             print(table_row(result), flush=True)
     finally:
