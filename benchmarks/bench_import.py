@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -66,9 +67,16 @@ def log(message: str) -> None:
 # fork/exec (Linux keeps ru_maxrss across execve), so spawning from this script directly would
 # report at least this script's own size. The wrapper is ~10 MB, far below what is measured.
 _WRAPPER = (
-    "import resource, subprocess, sys, time\n"
+    "import resource, signal, subprocess, sys, time\n"
+    "signal.signal(signal.SIGINT, signal.default_int_handler)  # a SIGINT ignored by our starter is not inherited\n"
     "started = time.perf_counter()\n"
-    "code = subprocess.call(sys.argv[2:])\n"
+    "proc = subprocess.Popen(sys.argv[2:])\n"
+    "while True:\n"
+    "    try:\n"
+    "        code = proc.wait()\n"
+    "        break\n"
+    "    except KeyboardInterrupt:\n"
+    "        pass  # the command got the same SIGINT: let it stop cleanly, don't kill it\n"
     "elapsed = time.perf_counter() - started\n"
     "with open(sys.argv[1], 'w') as f:\n"
     "    f.write(f'{elapsed} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}')\n"
@@ -80,15 +88,26 @@ def run_measured(cmd: list[str], *, env: dict[str, str] | None = None, log_path:
                  ) -> tuple[float, int, bytes]:
     """Run ``cmd`` to completion; return (wall seconds, peak RSS bytes, its stdout+stderr)."""
     with tempfile.NamedTemporaryFile("r", suffix=".rusage") as usage:
-        proc = subprocess.run([sys.executable, "-S", "-c", _WRAPPER, usage.name, *cmd], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # Own session: if this script is interrupted, the wrapper and the command get a SIGINT (the
+        # importer's Ctrl-C path releases its lock and fails its session) instead of living on as orphans.
+        proc = subprocess.Popen([sys.executable, "-S", "-c", _WRAPPER, usage.name, *cmd], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            output, _ = proc.communicate()
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+            raise
         measured = usage.read().split()
     if log_path:
-        log_path.write_bytes(proc.stdout)
+        log_path.write_bytes(output)
     if proc.returncode or not measured:
-        tail = proc.stdout.decode(errors="replace")[-3000:]
+        tail = output.decode(errors="replace")[-3000:]
         raise CommandFailed(f"command failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
-    return float(measured[0]), int(measured[1]) * 1024, proc.stdout  # ru_maxrss is in KiB on Linux
+    return float(measured[0]), int(measured[1]) * 1024, output  # ru_maxrss is in KiB on Linux
 
 
 def child_generate(out_dir: Path, params: dict) -> None:
@@ -358,6 +377,7 @@ def main() -> None:
     parser.add_argument("--floors-only", action="store_true", help="skip the import (generation and floors only)")
     parser.add_argument("--segment-size", type=int, help="goods per file (default: one file per kind)")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # unwind: stop children, drop DBs
     sizes = [int(n) for chunk in args.products for n in chunk.split(",") if n.strip()]
     params = {**PACKAGE_DEFAULTS, "segment_size": args.segment_size}
 
