@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 LOCK_KEY = "import_catalog_lock"
 LOCK_TTL = 3600  # s; renewed while the import runs: a ceiling after a crash, not a limit on length
-KEEPALIVE_INTERVAL = 10  # s between renewals and heartbeats
+KEEPALIVE_INTERVAL = 2  # s between renewals and heartbeats (the pre-scan of a big package writes no progress)
 STALE_AFTER = 90  # s without a heartbeat after which the holder is considered dead
 
 # Delete the key only if it still holds the token we judged stale (no race with a new holder).
