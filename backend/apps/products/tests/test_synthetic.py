@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 from lxml import etree
 
 from apps.products.onec.synthetic import NAMESPACE, Catalog, format_price, write_package
@@ -127,3 +129,23 @@ def test_rejects_nonsense_arguments(tmp_path):
         write_package(tmp_path, products=0)
     with pytest.raises(ValueError):
         write_package(tmp_path, products=5, segment_size=0)
+
+
+def _generate(*args: str) -> str:
+    out = io.StringIO()
+    call_command("generate_1c_package", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_command_writes_once_and_refuses_to_mix_packages(tmp_path):
+    target = tmp_path / "data"
+    assert "5 products" in _generate("--products", "5", "--out", str(target))
+    before = _files(target)
+    assert "nothing generated" in _generate("--products", "9", "--out", str(target), "--if-empty")
+    assert _files(target) == before
+    with pytest.raises(CommandError, match="not empty"):
+        _generate("--products", "9", "--out", str(target))
+    # --force replaces the package: no stale segment of the old one survives next to the new files.
+    _generate("--products", "9", "--out", str(target), "--force", "--segment-size", "4")
+    assert len(_files(target)) == 5 + 4 * 3
+    assert _count(target, "goods", "//c:Товар") == 9
