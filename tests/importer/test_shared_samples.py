@@ -99,17 +99,19 @@ def test_sample_counts(sample, stat):
     assert stat(session, "prices", "created") == want["prices"]
 
 
+@pytest.mark.parametrize("force", [False, True], ids=["shortcut", "forced"])
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_sample_second_run_changes_nothing(name, run_import, catalog_snapshot, tmp_path):
+def test_sample_second_run_changes_nothing(name, force, run_import, catalog_snapshot, tmp_path):
     """Imported, then re-exported (a new ДатаФормирования in every file, as 1C does) and imported
-    again: a full read that must find every row unchanged."""
+    again: recognised as the same data, or (forced) a full read that must find every row unchanged."""
     copy = tmp_path / name
     shutil.copytree(SHARED / name, copy)
     first = run_import(copy)
     assert first.status == ImportSession.Status.COMPLETED, first.error_message
     before = catalog_snapshot()
     re_export(copy)
-    second = run_import(copy)
+    second = run_import(copy, force=force)
+    assert ("unchanged_since" in second.stats) is not force
     assert second.status == ImportSession.Status.COMPLETED, second.error_message
     assert catalog_snapshot() == before
     changed = {kind: counts for kind, counts in second.stats.items() if isinstance(counts, dict)

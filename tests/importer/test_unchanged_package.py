@@ -98,3 +98,29 @@ def test_cli_force_option(fixture_dir, run_import):
     assert forced.status == ImportSession.Status.COMPLETED and SKIPPED not in forced.error_message
     call_command("import_catalog_from_1c", "--data-dir", str(d), stdout=StringIO(), stderr=StringIO())
     assert SKIPPED in ImportSession.objects.latest("started_at").error_message
+
+
+def test_a_re_export_of_the_same_data_is_the_same_package(fixture_dir, run_import):
+    """1C stamps every export with a new ДатаФормирования and new segment GUIDs: same data."""
+    import re
+    import uuid
+
+    d = fixture_dir("ut11_full")
+    first = run_import(d)
+    for path in list(d.rglob("*.xml")):
+        raw = re.sub('ДатаФормирования="[^"]*"'.encode(), 'ДатаФормирования="2031-01-02T03:04:05"'.encode(),
+                     path.read_bytes(), count=1)
+        path.unlink()
+        name = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", str(uuid.uuid4()), path.name)
+        (path.parent / name).write_bytes(raw)
+    second = run_import(d)
+    assert second.stats.get("unchanged_since") == str(first.session_id)
+
+
+def test_any_other_byte_is_data(fixture_dir, run_import):
+    """Only the root's export timestamp and segment GUIDs are ignored: any other byte is catalog data."""
+    d = fixture_dir("ut11_full")
+    run_import(d)
+    goods = next(f for f in (d / "goods").rglob("*.xml") if "Мяч".encode() in f.read_bytes())
+    goods.write_bytes(goods.read_bytes().replace("Мяч".encode(), "Мяч ".encode(), 1))  # one byte more
+    assert SKIPPED not in run_import(d).error_message

@@ -8,6 +8,7 @@ went through.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
@@ -16,7 +17,7 @@ from django.db import connection, transaction
 
 from .errors import CatalogImportError
 from .layout import Package
-from .reader import read_file
+from .readahead import read_batches
 from .records import GroupRec, Item, OfferRec, PriceTypeRec, ProductRec, PropertyRec, Section, WarehouseRec
 from .safexml import prescan
 from .writer import CatalogWriter
@@ -73,12 +74,26 @@ class _Fullness:
                 self.partial.add(entity)
 
 
+_GUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+# The root element's export timestamp, as UTF-8 or windows-1251 bytes; it sits in the first bytes.
+_EXPORT_DATES = [re.compile(re.escape("ДатаФормирования=".encode(enc)) + rb'"[^"]*"') for enc in ("utf-8", "cp1251")]
+_HEAD_BYTES = 4096
+
+
 def package_digest(package: Package) -> str:
-    """A digest of every file's path and bytes: equal digests mean a byte-identical package."""
+    """A digest of the package's data: its files in order, byte for byte, except what 1C changes on
+    every export of unchanged data — the ``ДатаФормирования`` timestamp of each document and the
+    GUIDs in segment names (``goods_1_2_<guid>.xml``). Equal digests: the same catalog data."""
     digest = hashlib.blake2b(digest_size=20)
     for pf in package.files:
-        digest.update(pf.rel.encode() + b"\0")
+        digest.update(_GUID.sub(b"<guid>", pf.rel.encode()) + b"\0")
         with open(pf.path, "rb") as fh:
+            head = fh.read(_HEAD_BYTES)
+            for pattern in _EXPORT_DATES:
+                head, found = pattern.subn(b"", head, count=1)
+                if found:
+                    break
+            digest.update(head)
             while chunk := fh.read(1 << 20):
                 digest.update(chunk)
     return digest.hexdigest()
@@ -98,19 +113,14 @@ def run_import(
 
     writer = None if dry_run else CatalogWriter()
     fullness = _Fullness()
-    for pf in package.files:
-        batch: list[Item] = []
-        for rec in read_file(pf, package.data_dir):
-            if isinstance(rec, Section):
-                fullness.see(rec)
-                continue
-            if batch and (type(rec) is not type(batch[0]) or len(batch) >= BATCH_SIZE):
-                _flush(batch, pf.rel, writer, result, fullness, on_progress, should_stop)
-            batch.append(rec)
+    for pf, item in read_batches(package, batch_size=BATCH_SIZE):
+        if isinstance(item, Section):
+            fullness.see(item)
+            continue
+        for rec in item:
             if entity := _entity_of(rec):
                 fullness.listed[entity] += 1
-        if batch:
-            _flush(batch, pf.rel, writer, result, fullness, on_progress, should_stop)
+        _flush(item, pf.rel, writer, result, fullness, on_progress, should_stop)
 
     if writer is not None:
         _deactivate_unlisted(writer, fullness, result)
@@ -145,7 +155,6 @@ def _flush(batch, file, writer, result, fullness, on_progress, should_stop) -> N
             if entity := _entity_of(rec):
                 fullness.failed[entity] += 1
     result.processed += len(batch)
-    batch.clear()
     connection.queries_log.clear()  # with DEBUG on, Django would keep every bulk statement in memory
     if on_progress:
         on_progress(result)
