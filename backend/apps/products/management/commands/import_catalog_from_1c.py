@@ -7,7 +7,10 @@ id of a completed import, and each way of not completing raises its own ``Comman
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
 import time
+from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -65,8 +68,9 @@ class Command(BaseCommand):
 
         bar = _ProgressBar(self.stderr) if verbosity > 0 and _isatty(self.stderr) else None
         try:
-            session = catalog_import_run(data_dir=data_dir, user=user, source=source, force=force,
-                                         progress=bar.update if bar else None)
+            with _sigterm_as_exit(source == ImportSession.Source.CLI):
+                session = catalog_import_run(data_dir=data_dir, user=user, source=source, force=force,
+                                             progress=bar.update if bar else None)
         except ImportAlreadyRunning:
             raise ImportLockTakenError("Импорт уже запущен другим процессом; дождитесь его завершения.") from None
         except ImportLockUnavailable as exc:
@@ -87,6 +91,26 @@ def _user(pk):
         return User.objects.get(pk=pk)
     except (User.DoesNotExist, ValueError, TypeError):
         raise CommandError(f"--triggered-by: нет пользователя с pk {pk!r}") from None
+
+
+@contextmanager
+def _sigterm_as_exit(enabled: bool):
+    """SIGTERM (systemd, docker stop, cron timeouts) kills Python without running ``finally``: the
+    session would stay "running" and the lock held until the stale check. As ``SystemExit`` it
+    unwinds like Ctrl-C: session failed, lock released. Only for CLI runs in the main thread —
+    inside a web worker the server's own SIGTERM handling must stay in charge."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _isatty(stream) -> bool:
