@@ -142,10 +142,11 @@ def test_ut11_full_prices_and_stock(fixture_dir, run_import):
     assert Stock.objects.count() == 10  # zero quantities are stock rows too
     assert (stock(O_BALL4, W_MAIN), stock(O_BALL4, W_SHOP)) == (Decimal(10), Decimal(2))
     assert stock(O_TS_L, W_SHOP) == Decimal("1.5")  # "1,5"
-    quantities = dict(Offer.objects.values_list("onec_id", "quantity"))
-    # rests carry per-warehouse stock only: Offer.quantity is the sum
-    assert quantities == {O_BALL4: Decimal(12), O_BALL5: Decimal(5), O_TS_M: Decimal(7), O_TS_L: Decimal("4.5"),
-                          O_ROPE: Decimal(15), O_DUMBBELL: Decimal(8)}
+    # rests carry per-warehouse stock only: no stated total (quantity), the total is derived
+    assert set(Offer.objects.values_list("quantity", flat=True)) == {None}
+    totals = {offer.onec_id: offer.stock_total for offer in Offer.objects.all()}
+    assert totals == {O_BALL4: Decimal(12), O_BALL5: Decimal(5), O_TS_M: Decimal(7), O_TS_L: Decimal("4.5"),
+                      O_ROPE: Decimal(15), O_DUMBBELL: Decimal(8)}
 
 
 # --- package_209 -------------------------------------------------------------------------------
@@ -171,7 +172,8 @@ def test_package_209(fixture_dir, run_import, stat):
     assert dict(Stock.objects.values_list("offer__onec_id", "quantity")) == {
         P209_SHAMPOO: Decimal(5), P209_PASTE: Decimal(12)}
     assert Stock.objects.get(offer__onec_id=P209_PASTE).warehouse.name == "Оптовый"
-    assert Offer.objects.get(onec_id=P209_PASTE).quantity == Decimal(12)
+    paste = Offer.objects.get(onec_id=P209_PASTE)
+    assert (paste.quantity, paste.stock_total) == (None, Decimal(12))
     assert PriceType.objects.get().name == "Интернет-магазин"
     assert stat(session, "offers", "created") == Offer.objects.count()
 
@@ -202,7 +204,7 @@ def check_classic_ns_catalog():
         PC_WAX: Decimal("450.50")}
     assert dict(Offer.objects.values_list("onec_id", "quantity")) == {
         OC_SKI190: Decimal(7),  # <Количество> wins
-        OC_SKI200: Decimal(4),  # no <Количество>: the sum of the Склад attributes
+        OC_SKI200: None,  # no <Количество>: nothing stated (its Склад attributes are Stock rows)
         PC_POLES: Decimal(11),  # <Количество> only …
         PC_WAX: Decimal(3),
     }

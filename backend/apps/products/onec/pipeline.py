@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
@@ -48,6 +49,7 @@ class ImportResult:
     errors: list[dict] = field(default_factory=list)  # the first MAX_STORED_ERRORS
     stats: dict[str, dict[str, int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase
 
     def add_errors(self, rec: Item, file: str) -> None:
         self.failed += 1
@@ -107,7 +109,9 @@ def run_import(
     should_stop: Callable[[], bool] | None = None,
 ) -> ImportResult:
     result = ImportResult(layout=package.layout)
+    started = time.monotonic()
     result.total = prescan(package.files, package.data_dir).items
+    result.seconds["prescan"] = round(time.monotonic() - started, 2)
     if on_progress:
         on_progress(result)  # total_items is known before the first write
 
@@ -122,9 +126,11 @@ def run_import(
                 fullness.listed[entity] += 1
         _flush(item, pf.rel, writer, result, fullness, on_progress, should_stop)
 
+    result.seconds["read_write"] = round(time.monotonic() - started - result.seconds["prescan"], 2)
     if writer is not None:
         _deactivate_unlisted(writer, fullness, result)
         result.stats = {entity: dict(counts) for entity, counts in writer.stats.items()}
+    result.seconds["total"] = round(time.monotonic() - started, 2)
     if on_progress:
         on_progress(result)
     return result

@@ -223,5 +223,3 @@ def _read_stock(el, found: dict, t: _Tags, rec: OfferRec) -> None:
                     rec.quantity = parse_decimal(_child_text(rest_found, t.Количество))
     except ValueError as exc:
         rec.errors.append(f"остаток: {exc}")
-    if rec.quantity is None and rec.stocks:
-        rec.quantity = sum((row.quantity for row in rec.stocks), Decimal(0))

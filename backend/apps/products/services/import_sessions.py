@@ -82,7 +82,8 @@ def _finish(session: ImportSession, status: str, result: ImportResult | None, me
     if result is not None:
         session.total_items, session.processed_items, session.failed_items = result.total, result.processed, result.failed
         session.errors = list(result.errors)
-        session.stats = {"layout": result.layout, "error_count": result.error_count, **result.stats}
+        session.stats = {"layout": result.layout, "error_count": result.error_count,
+                         **{f"{phase}_seconds": value for phase, value in result.seconds.items()}, **result.stats}
         fields += ["total_items", "processed_items", "failed_items", "errors", "stats"]
     session.save(update_fields=fields)
 
