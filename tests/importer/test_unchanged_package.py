@@ -1,5 +1,5 @@
 """The identical-package shortcut: 1C re-uploads the same export on schedule; reading it again
-could change nothing, so a byte-identical package after a clean import completes at once. Each
+could change nothing, so the same data after a clean import completes at once. Each
 condition under which it must NOT be taken is tested, since taking it wrongly would skip real
 changes."""
 from __future__ import annotations

@@ -35,8 +35,9 @@ def catalog_import_run(
 ) -> ImportSession:
     """Run one import and return its finished session (completed or failed).
 
-    A package byte-identical to the one the last finished import read cleanly is not read again
-    (the session completes at once, saying so) unless ``force``: nothing could change.
+    A package with the same data as the one the last finished import read cleanly (byte-identical,
+    or re-exported with only a new ``ДатаФормирования``/segment GUIDs — see ``package_digest``) is
+    not read again: the session completes at once, saying so. ``force`` reads it anyway.
 
     Raises ``ImportAlreadyRunning`` when another import holds the lock and
     ``ImportLockUnavailable`` when Redis is down; in both cases nothing is started or recorded.
@@ -56,8 +57,8 @@ def _run(session: ImportSession, data_dir: Path, progress, *, force: bool, shoul
     last = {"result": None}
 
     def on_progress(result: ImportResult) -> None:
-        # After every committed batch (~0.2–0.5 s of work): one small UPDATE, so the admin, reading
-        # from another connection, always sees what has really been committed, and the heartbeat.
+        # After every committed batch (~0.1 s of work): one small UPDATE, so the admin, reading from
+        # another connection, always sees what has really been committed, and the heartbeat.
         last["result"] = result
         import_session_progress(session, result)
         if progress and result.processed:  # the caller hears of committed batches only

@@ -51,7 +51,7 @@ def import_session_complete(session: ImportSession, result: ImportResult) -> Non
 
 
 def import_session_skip_unchanged(session: ImportSession, *, previous: ImportSession, digest: str) -> None:
-    """Complete a session whose package is byte-identical to the one ``previous`` imported cleanly."""
+    """Complete a session whose package holds the same data as the one ``previous`` imported cleanly."""
     session.status = Status.COMPLETED
     session.finished_at = session.heartbeat_at = timezone.now()
     session.total_items = session.processed_items = previous.total_items

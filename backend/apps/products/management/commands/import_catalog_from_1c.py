@@ -45,7 +45,7 @@ class Command(BaseCommand):
         parser.add_argument("--data-dir", help="directory holding the 1C export (default: settings.ONEC_DATA_DIR)")
         parser.add_argument("--dry-run", action="store_true", help="validate and parse only; write nothing")
         parser.add_argument("--force", action="store_true",
-                            help="read the package even if it is byte-identical to the last clean import")
+                            help="read the package even if it holds the same data as the last clean import")
         # Internal, for callers that run the command on someone's behalf (the admin action).
         parser.add_argument("--source", default=ImportSession.Source.CLI, help=argparse.SUPPRESS)
         parser.add_argument("--triggered-by", metavar="USER_PK", help=argparse.SUPPRESS)
