@@ -118,3 +118,6 @@ def _completed_message(session: ImportSession) -> str:
         parts.append(text)
     note = next(iter(session.error_message.splitlines()), "")  # e.g. "пакет не изменился …"
     return "Импорт завершён: " + "; ".join(parts) + (f". {note[:1].upper()}{note[1:]}" if note else "") + "."
+
+
+from . import catalog_admin  # noqa: E402,F401  (registers the read-only catalog)
