@@ -7,7 +7,3 @@ from .models import ImportSession
 def import_session_last_finished() -> ImportSession | None:
     return (ImportSession.objects.filter(status__in=ImportSession.FINISHED_STATUSES)
             .order_by("-finished_at", "-id").first())
-
-
-def import_session_running() -> ImportSession | None:
-    return ImportSession.objects.filter(status__in=ImportSession.ACTIVE_STATUSES).order_by("-started_at").first()

@@ -38,6 +38,7 @@ class PackageFile:
     rel: str  # relative to the data dir, for messages and error records
     kind: str
     rank: int
+    size: int  # bytes, read once here: the "big package" decisions downstream use it
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ class Package:
     data_dir: Path
     layout: str
     files: tuple[PackageFile, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(pf.size for pf in self.files)
 
 
 def _natural_key(text: str) -> list:
@@ -99,7 +104,7 @@ def _ut11_file(path: Path, rel: str) -> PackageFile:
     if kind not in UT11_FOLDERS or len(parts) - 1 > _MAX_DEPTH or len(parts) < 2:
         raise CatalogImportError("файл неизвестного вида в выгрузке УТ 11 (ожидались подпапки "
                                  + ", ".join(UT11_FOLDERS) + ")", file=rel)
-    return PackageFile(path=path, rel=rel, kind=kind, rank=UT11_FOLDERS[kind])
+    return PackageFile(path=path, rel=rel, kind=kind, rank=UT11_FOLDERS[kind], size=path.stat().st_size)
 
 
 def _prefixed_file(path: Path, rel: str, pattern: re.Pattern) -> PackageFile:
@@ -107,4 +112,4 @@ def _prefixed_file(path: Path, rel: str, pattern: re.Pattern) -> PackageFile:
     if not match:
         raise CatalogImportError("файл неизвестного вида в выгрузке (ожидались import*, offers*, prices*, rests*)", file=rel)
     kind = match.group(1).lower()
-    return PackageFile(path=path, rel=rel, kind=kind, rank=PREFIX_RANKS[kind])
+    return PackageFile(path=path, rel=rel, kind=kind, rank=PREFIX_RANKS[kind], size=path.stat().st_size)

@@ -58,8 +58,7 @@ def _process_main(package: Package, batch_size: int, channel) -> None:
 
 def read_batches(package: Package, *, batch_size: int) -> Iterator[tuple[PackageFile, Section | list[Item]]]:
     """``(file, section)`` and ``(file, batch)`` in document order; a batch holds records of one type."""
-    size = sum(pf.path.stat().st_size for pf in package.files)
-    if size >= PROCESS_READER_BYTES:
+    if package.size >= PROCESS_READER_BYTES:
         yield from _from_process(package, batch_size)
     else:
         yield from _from_thread(package, batch_size)

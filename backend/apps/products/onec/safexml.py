@@ -159,9 +159,8 @@ PRESCAN_WORKERS = 2
 def prescan(files, data_dir: Path) -> ScanResult:
     """Validate every file of the package and count its items, writing nothing."""
     files = list(files)
-    sizes = {pf: pf.path.stat().st_size for pf in files}
-    if sum(sizes.values()) >= PARALLEL_PRESCAN_BYTES and len(files) > 1:
-        counts = _prescan_in_workers(files, sizes, data_dir)
+    if sum(pf.size for pf in files) >= PARALLEL_PRESCAN_BYTES and len(files) > 1:
+        counts = _prescan_in_workers(files, data_dir)
     else:
         counts = {pf: scan_file(pf, data_dir) for pf in files}
     result = ScanResult()
@@ -171,13 +170,13 @@ def prescan(files, data_dir: Path) -> ScanResult:
     return result
 
 
-def _prescan_in_workers(files, sizes, data_dir: Path) -> dict[PackageFile, int]:
+def _prescan_in_workers(files, data_dir: Path) -> dict[PackageFile, int]:
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     # "spawn": the importer process has threads (the lock keeper, the reader) that fork must not copy.
     with ProcessPoolExecutor(max_workers=PRESCAN_WORKERS, mp_context=get_context("spawn")) as pool:
-        biggest_first = sorted(files, key=sizes.__getitem__, reverse=True)
+        biggest_first = sorted(files, key=lambda pf: pf.size, reverse=True)
         futures = {pf: pool.submit(scan_file, pf, data_dir) for pf in biggest_first}
         return {pf: future.result() for pf, future in futures.items()}  # re-raises a file's error
 
