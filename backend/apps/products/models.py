@@ -226,6 +226,9 @@ class ImportSession(models.Model):
     started_at = models.DateTimeField("начат", default=timezone.now, db_index=True)
     finished_at = models.DateTimeField("завершён", null=True, blank=True)
     heartbeat_at = models.DateTimeField("последний сигнал", null=True, blank=True)
+    # When the pre-scan ended and writing began: the rate and time left are measured from here,
+    # so the pre-scan (no items processed yet) does not make the rate look slower than it is.
+    writing_started_at = models.DateTimeField("запись начата", null=True, blank=True)
     total_items = models.PositiveIntegerField("всего объектов", default=0)
     processed_items = models.PositiveIntegerField("обработано", default=0)
     failed_items = models.PositiveIntegerField("с ошибками", default=0)
@@ -241,7 +244,12 @@ class ImportSession(models.Model):
         permissions = [("run_catalog_import", "Can run 1C catalog import")]
 
     def __str__(self) -> str:
-        return f"Импорт {self.started_at:%d.%m.%Y %H:%M} ({self.get_status_display()})"
+        return f"Импорт {timezone.localtime(self.started_at):%d.%m.%Y %H:%M} ({self.get_status_display()})"
+
+    @property
+    def short_id(self) -> str:
+        """The first 8 hex digits of ``session_id``: what the list shows and people read out."""
+        return self.session_id.hex[:8]
 
     @property
     def is_active(self) -> bool:

@@ -28,6 +28,9 @@ def import_session_progress(session: ImportSession, result: ImportResult) -> Non
     session.failed_items = result.failed
     session.heartbeat_at = timezone.now()
     fields = ["total_items", "processed_items", "failed_items", "heartbeat_at"]
+    if session.writing_started_at is None:  # the first report comes right after the pre-scan
+        session.writing_started_at = session.heartbeat_at
+        fields.append("writing_started_at")
     if len(result.errors) != len(session.errors):
         session.errors = list(result.errors)
         fields.append("errors")
