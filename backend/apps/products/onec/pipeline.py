@@ -38,6 +38,11 @@ _WRITERS = {
     OfferRec: CatalogWriter.write_offers,
 }
 _ENTITY_OF_SECTION = {"catalog": "products", "offers": "offers"}
+# The stats entity a record counts under (the writer's names), for its per-entity "failed" count.
+_ENTITY_OF_RECORD = {
+    GroupRec: "categories", PropertyRec: "properties", PriceTypeRec: "price_types",
+    WarehouseRec: "warehouses", ProductRec: "products", OfferRec: "offers",
+}
 _ENTITY_NAMES = {"products": "товары", "offers": "предложения"}
 
 
@@ -52,9 +57,11 @@ class ImportResult:
     stats: dict[str, dict[str, int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase
+    failed_by_entity: Counter = field(default_factory=Counter)
 
     def add_errors(self, rec: Item, file: str) -> None:
         self.failed += 1
+        self.failed_by_entity[_ENTITY_OF_RECORD[type(rec)]] += 1
         self.error_count += len(rec.errors)
         for message in rec.errors:
             if len(self.errors) < MAX_STORED_ERRORS:
@@ -132,6 +139,8 @@ def run_import(
     if writer is not None:
         _deactivate_unlisted(writer, fullness, result)
         result.stats = {entity: dict(counts) for entity, counts in writer.stats.items()}
+        for entity, failed in result.failed_by_entity.items():
+            result.stats.setdefault(entity, {})["failed"] = failed
     result.seconds["total"] = round(time.monotonic() - started, 2)
     if on_progress:
         on_progress(result)
