@@ -11,38 +11,83 @@ from io import StringIO
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
-from django.http import HttpResponseRedirect
+from django.db.models import Count
+from django.http import Http404, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html
 
+from . import display
 from .management.commands.import_catalog_from_1c import (
     ImportLockTakenError, ImportLockUnavailableError, ImportSessionFailedError,
 )
 from .models import ImportSession
+from .selectors import import_session_any_active
 from .services.import_sessions import import_sessions_fail_stale
+from .session_page import errors_csv_response, session_page_context
 
 logger = logging.getLogger(__name__)
 
 TRIGGER_ACTION = "trigger_catalog_import"
 _ENTITY_LABELS = {"products": "товары", "offers": "предложения"}
+REFRESH_SECONDS = 10  # how often a list or page showing a running import reloads itself
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """Status with its badge's icon and colour. Jazzmin turns filters into select2 dropdowns
+    whose ``<option>`` cannot hold HTML, so the template puts the icon in data attributes and
+    ``admin_import/status_filter.js`` draws it in select2's own templates."""
+
+    title = "статус"
+    parameter_name = "status"
+    template = "admin/products/importsession/status_filter.html"
+
+    def lookups(self, request, model_admin):
+        counts = dict(model_admin.get_queryset(request).order_by().values_list("status").annotate(n=Count("id")))
+        return [(value, f"{label} ({counts.get(value, 0)})") for value, label in ImportSession.Status.choices]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(status=self.value()) if self.value() else queryset
+
+    def choices(self, changelist):
+        all_choice, *status_choices = super().choices(changelist)  # "all", then one per lookup
+        yield all_choice
+        for choice, (status, _) in zip(status_choices, self.lookup_choices):
+            look = display.status_look(status)
+            yield {**choice, "icon": look.icon.replace(" fa-spin", ""), "color": look.color}
+
+
+class ImportSessionChangeList(ChangeList):
+    def get_queryset(self, request, exclude_parameters=None):
+        # A row of the list needs its counters, not its (up to 1000) stored errors and stats.
+        return super().get_queryset(request, exclude_parameters).defer("errors", "stats")
 
 
 @admin.register(ImportSession)
 class ImportSessionAdmin(admin.ModelAdmin):
-    list_display = ("session_id", "status", "started_at", "finished_at", "source", "triggered_by",
-                    "processed_items", "total_items", "failed_items")
-    list_filter = ("status", "source")
+    list_display = ("session_link", "colored_status", "started", "duration", "progress_display", "launched_by",
+                    "processed_display", "failed_display")
+    list_display_links = ("session_link",)
+    list_filter = (StatusFilter, "source")
     list_select_related = ("triggered_by",)
+    search_fields = ("session_id", "triggered_by__username", "data_dir", "error_message")
+    search_help_text = "Ид сессии, пользователь, текст ошибки"
+    empty_value_display = display.DASH
     actions = [TRIGGER_ACTION]
-    fields = ("session_id", "status", "source", "triggered_by", "data_dir", "started_at", "finished_at",
-              "heartbeat_at", "total_items", "processed_items", "failed_items", "error_message", "errors", "stats")
-    readonly_fields = fields
 
-    class Media:
-        js = ("admin_import/trigger.js",)
+    def get_changelist(self, request, **kwargs):
+        return ImportSessionChangeList
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).defer("errors", "stats")  # up to 1000 errors per row
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<path:object_id>/errors.csv", self.admin_site.admin_view(self.errors_csv_view),
+                 name="%s_%s_errors_csv" % info),
+            *super().get_urls(),
+        ]
 
     # Sessions are written by imports only.
     def has_add_permission(self, request):
@@ -58,6 +103,47 @@ class ImportSessionAdmin(admin.ModelAdmin):
     def has_run_catalog_import_permission(self, request):
         return request.user.has_perm("products.run_catalog_import")
 
+    # --- the list -------------------------------------------------------------------------
+    def action_checkbox(self, obj):
+        # Django's own renders a form widget through the template engine for every row: a third of
+        # the list's time when profiled. The same markup, directly.
+        return format_html('<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+                           helpers.ACTION_CHECKBOX_NAME, obj.pk, f"Выбрать сессию {obj.short_id}")
+
+    @admin.display(description="сессия")
+    def session_link(self, obj):
+        return obj.short_id
+
+    @admin.display(description="начат", ordering="started_at")
+    def started(self, obj):
+        return display.local_time(obj.started_at)
+
+    @admin.display(description="статус", ordering="status")
+    def colored_status(self, obj):
+        return display.session_status_badge(obj)
+
+    @admin.display(description="длительность")
+    def duration(self, obj):
+        return display.duration_text(obj)
+
+    @admin.display(description="ход импорта")
+    def progress_display(self, obj):
+        return display.progress_bar(obj)
+
+    @admin.display(description="запуск", ordering="source")
+    def launched_by(self, obj):
+        return display.launched_by(obj)
+
+    @admin.display(description="обработано", ordering="processed_items")
+    def processed_display(self, obj):
+        if not obj.total_items:
+            return display.DASH
+        return f"{display.format_number(obj.processed_items)} из {display.format_number(obj.total_items)}"
+
+    @admin.display(description="с ошибками", ordering="failed_items")
+    def failed_display(self, obj):
+        return display.failed_count(obj.failed_items)
+
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
@@ -70,9 +156,40 @@ class ImportSessionAdmin(admin.ModelAdmin):
                 raise PermissionDenied
             self.trigger_catalog_import(request, self.get_queryset(request).none())
             return HttpResponseRedirect(request.get_full_path())
-        extra_context = {"can_run_catalog_import": self.has_run_catalog_import_permission(request),
-                         **(extra_context or {})}
+        extra_context = {
+            "can_run_catalog_import": self.has_run_catalog_import_permission(request),
+            # Whether the list refreshes itself: decided here, for the whole table, whatever the
+            # filter, search or page shows.
+            "import_active": import_session_any_active(),
+            "refresh_seconds": REFRESH_SECONDS,
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, extra_context)
+
+    # --- the session page -----------------------------------------------------------------
+    fields = readonly_fields = ("session_id", "status")  # the page draws the session itself (change_form.html)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        import_sessions_fail_stale()  # a dead import shows as failed here too
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(session_page_context(obj, errors_page=request.GET.get("errors_page")))
+            context.update(
+                title=str(obj), refresh_seconds=REFRESH_SECONDS,
+                errors_csv_url=reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_errors_csv",
+                                       args=[obj.pk], current_app=self.admin_site.name),
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def errors_csv_view(self, request, object_id):
+        session = self.get_object(request, unquote(object_id))
+        if session is None:
+            raise Http404
+        if not self.has_view_or_change_permission(request, session):
+            raise PermissionDenied
+        return errors_csv_response(session)
 
     @admin.action(description="🚀 Запустить импорт каталога из 1С", permissions=["run_catalog_import"])
     def trigger_catalog_import(self, request, queryset):
