@@ -38,5 +38,26 @@ def browser():
 def page(browser):
     context = browser.new_context(locale="ru-RU")
     page = context.new_page()
+    page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+PASSWORD = "browser-pass-123"
+
+
+@pytest.fixture
+def login(page, live_server, django_user_model):
+    """``login(user=None)`` → the page, logged in to the admin (a new superuser by default)."""
+
+    def log_in(user=None):
+        if user is None:
+            user = django_user_model.objects.create_superuser("boss", "boss@example.com", PASSWORD)
+        page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+        page.fill("input[name=username]", user.get_username())
+        page.fill("input[name=password]", PASSWORD)
+        page.click("[type=submit]")
+        page.wait_for_selector("#jazzy-navbar")
+        return page
+
+    return log_in
