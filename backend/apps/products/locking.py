@@ -123,3 +123,17 @@ def import_lock_holder() -> str | None:
     except RedisError as exc:
         raise ImportLockUnavailable(f"Redis недоступен ({exc.__class__.__name__}: {exc})") from exc
     return value.decode() if isinstance(value, bytes) else value
+
+
+def import_lock_state() -> tuple[str | None, int | None]:
+    """``(holder token or None, seconds left of its TTL or None)`` in one round trip to Redis.
+    Raises ``ImportLockUnavailable``."""
+    try:
+        pipe = _redis().pipeline(transaction=False)
+        pipe.get(LOCK_KEY)
+        pipe.pttl(LOCK_KEY)
+        value, ttl_ms = pipe.execute()
+    except RedisError as exc:
+        raise ImportLockUnavailable(f"Redis недоступен ({exc.__class__.__name__}: {exc})") from exc
+    token = value.decode() if isinstance(value, bytes) else value
+    return token, (ttl_ms // 1000 if token and ttl_ms and ttl_ms > 0 else None)

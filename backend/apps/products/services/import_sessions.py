@@ -1,15 +1,14 @@
 """Bookkeeping of ``ImportSession`` rows: every transition saves only the fields it changes."""
 from __future__ import annotations
 
-import datetime as dt
 import traceback
 
 from django.db import transaction
 from django.utils import timezone
 
-from ..locking import STALE_AFTER
 from ..models import ImportSession
 from ..onec.pipeline import ImportResult
+from ..selectors import import_session_stale_cutoff
 
 Status = ImportSession.Status
 
@@ -98,8 +97,8 @@ def _interrupted_message(session: ImportSession) -> str:
 
 def import_sessions_fail_stale(*, lock_token: str | None = None) -> int:
     """Mark running sessions whose process went silent as failed; returns how many."""
-    cutoff = timezone.now() - dt.timedelta(seconds=STALE_AFTER)
-    sessions = ImportSession.objects.filter(status__in=ImportSession.ACTIVE_STATUSES, heartbeat_at__lt=cutoff)
+    sessions = ImportSession.objects.filter(status__in=ImportSession.ACTIVE_STATUSES,
+                                            heartbeat_at__lt=import_session_stale_cutoff())
     if lock_token is not None:
         sessions = sessions.filter(lock_token=lock_token)
     count = 0
