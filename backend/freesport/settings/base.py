@@ -28,7 +28,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "jazzmin",  # must precede django.contrib.admin so its templates win
-    "django.contrib.admin",
+    "freesport.apps.FreeSportAdminConfig",  # django.contrib.admin with the project's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -112,6 +112,10 @@ TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Moscow")
 USE_I18N = True
 USE_TZ = True
 
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},  # prod: hashed (WhiteNoise)
+}
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or REPO_DIR / "var" / "static")
 STATICFILES_DIRS = [BACKEND_DIR / "static"]
@@ -132,15 +136,32 @@ JAZZMIN_SETTINGS = {
     "site_title": "FreeSport",
     "site_header": "FreeSport",
     "site_brand": "FreeSport",
-    "welcome_sign": "FreeSport — управление каталогом",
+    "site_logo": "freesport/logo.svg",
+    "site_logo_classes": "",
+    "site_icon": "freesport/favicon.png",
+    "welcome_sign": "FreeSport — каталог и импорт из 1С",
     "copyright": "FreeSport",
     "show_ui_builder": False,
+    # Nothing from other hosts: the admin must work offline and behind strict firewalls.
+    "use_google_fonts_cdn": False,
+    "custom_css": "admin_import/import.css",
+    # "imports" is the section FreeSportAdminSite gives import sessions, first in the menu.
     "icons": {
-        "auth.user": "fas fa-user",
-        "auth.group": "fas fa-users",
-        "products.importsession": "fas fa-file-import",
-        "products.product": "fas fa-box",
-        "products.offer": "fas fa-tags",
-        "products.category": "fas fa-sitemap",
+        "imports": "fa-solid fa-file-import",
+        "imports.importsession": "fa-solid fa-clock-rotate-left",
+        "products": "fa-solid fa-store",
+        "products.importsession": "fa-solid fa-clock-rotate-left",
+        "products.product": "fa-solid fa-box",
+        "products.offer": "fa-solid fa-tags",
+        "products.category": "fa-solid fa-sitemap",
+        "products.brand": "fa-solid fa-copyright",
+        "products.property": "fa-solid fa-list-check",
+        "products.warehouse": "fa-solid fa-warehouse",
+        "products.pricetype": "fa-solid fa-ruble-sign",
+        "auth": "fa-solid fa-users-gear",
+        "auth.user": "fa-solid fa-user",
+        "auth.group": "fa-solid fa-users",
     },
+    "order_with_respect_to": ["imports", "products", "products.product", "products.offer", "products.category",
+                              "auth"],
 }
