@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 
 import pytest
 
@@ -61,3 +62,22 @@ def login(page, live_server, django_user_model):
         return page
 
     return log_in
+
+
+@pytest.fixture
+def held_import(monkeypatch):
+    """Park the first batch of the import (which runs in the live server's thread) until released."""
+    entered, release = threading.Event(), threading.Event()
+    from apps.products.onec import pipeline
+
+    flush = pipeline._flush
+
+    def parked_flush(*args, **kwargs):
+        if not entered.is_set():
+            entered.set()
+            assert release.wait(60), "the test never released the import"
+        return flush(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_flush", parked_flush)
+    yield entered, release
+    release.set()

@@ -1,31 +1,9 @@
 """The "Run import" button in a real browser: one click, one import, however often it is clicked."""
 from __future__ import annotations
 
-import threading
-
-import pytest
-
 from apps.products.models import ImportSession, Product
-from apps.products.onec import pipeline
 
 PASSWORD = "browser-pass-123"
-
-
-@pytest.fixture
-def held_import(monkeypatch):
-    """Park the first batch of the import (which runs in the live server's thread) until released."""
-    entered, release = threading.Event(), threading.Event()
-    flush = pipeline._flush
-
-    def parked_flush(*args, **kwargs):
-        if not entered.is_set():
-            entered.set()
-            assert release.wait(60), "the test never released the import"
-        return flush(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "_flush", parked_flush)
-    yield entered, release
-    release.set()
 
 
 def test_the_button_submits_once_and_shows_the_outcome(page, live_server, settings, fixture_dir,

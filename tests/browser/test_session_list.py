@@ -176,10 +176,10 @@ def test_the_button_still_guards_against_a_double_submit(login, live_server):
     # The guard is wired: a submit event marks the form and a second one is cancelled.
     prevented = page.evaluate("""() => {
         const form = document.querySelector('form[data-import-trigger]');
-        form.addEventListener('submit', e => e.preventDefault());  // keep the page here
-        const first = new Event('submit', {cancelable: true});
+        document.addEventListener('submit', e => e.preventDefault());  // after the guard's: keep the page here
+        const first = new Event('submit', {cancelable: true, bubbles: true});
         form.dispatchEvent(first);
-        const second = new Event('submit', {cancelable: true});
+        const second = new Event('submit', {cancelable: true, bubbles: true});
         form.dispatchEvent(second);
         return [form.dataset.submitted, second.defaultPrevented];
     }""")

@@ -256,3 +256,59 @@ def test_the_page_title_and_breadcrumb_use_local_time(client, superuser, setting
     client.force_login(superuser)
     html = get(client, page_url(session))
     assert "Импорт 28.11.2026 00:03" in html and "27.11.2026 21:03" not in html
+
+
+# --- the dashboard card -----------------------------------------------------------------------
+
+def test_the_dashboard_carries_the_card_above_jazzmins_app_list(client, superuser):
+    make(Status.COMPLETED, failed_items=2)
+    client.force_login(superuser)
+    html = get(client, "/admin/")
+    assert html.index('id="import-card"') < html.index("Последние действия")
+    assert 'name="_import_source" value="dashboard"' in html and 'data-import-trigger' in html
+    assert '<svg class="import-chart"' in html
+    assert "admin_import/autorefresh.js" in html and "admin_import/trigger.js" in html
+
+
+def test_the_import_section_comes_first_in_the_menu_and_links_to_the_list(client, superuser):
+    client.force_login(superuser)
+    html = get(client, "/admin/")
+    menu = html[html.index('id="jazzy-navigation"'):]
+    assert menu.index(">Импорт<") < menu.index(">Каталог<")
+    assert f'href="{CHANGELIST_URL}"' in menu[menu.index(">Импорт<"):menu.index(">Каталог<")]
+
+
+def test_the_card_button_runs_the_locked_action_and_comes_back_to_the_dashboard(client, superuser, onec_package):
+    client.force_login(superuser)
+    response = client.post(CHANGELIST_URL, {"action": "trigger_catalog_import", "_import_source": "dashboard",
+                                            "next": "/admin/"})
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    session = ImportSession.objects.get()
+    assert (session.status, session.source, session.triggered_by) == (Status.COMPLETED, "dashboard", superuser)
+    html = get(client, "/admin/")
+    assert "Импорт завершён" in html and session.short_id in html
+    assert "<strong>Запуск</strong> импорта (Панель управления)" in html  # the run is in the admin's history
+
+
+def test_the_card_button_refuses_to_send_anyone_elsewhere(client, superuser, onec_package):
+    client.force_login(superuser)
+    response = client.post(CHANGELIST_URL, {"action": "trigger_catalog_import", "next": "https://evil.example/"})
+    assert response["Location"] == CHANGELIST_URL
+
+
+def test_the_card_alone_refreshes_through_its_own_url(client, superuser, viewer, django_user_model):
+    running = make(Status.RUNNING)
+    client.force_login(superuser)
+    html = get(client, f"{CHANGELIST_URL}card/")
+    assert html.lstrip().startswith('<div class="card mb-3 import-card" id="import-card" data-import-active')
+    assert running.short_id in html and "<html" not in html
+    client.force_login(viewer)
+    assert 'id="import-card"' in get(client, f"{CHANGELIST_URL}card/")
+    client.force_login(django_user_model.objects.create_user("nobody", "n@example.com", "pw", is_staff=True))
+    assert client.get(f"{CHANGELIST_URL}card/").status_code == 403
+
+
+def test_the_card_without_the_import_permission_has_no_button(client, viewer):
+    client.force_login(viewer)
+    html = get(client, "/admin/")
+    assert 'id="import-card"' in html and "data-import-trigger" not in html

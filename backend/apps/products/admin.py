@@ -6,6 +6,7 @@ The action is a thin caller: it runs ``import_catalog_from_1c`` (which goes thro
 from __future__ import annotations
 
 import logging
+import uuid
 from io import StringIO
 
 from django.conf import settings
@@ -17,10 +18,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from . import display
+from .dashboard import import_card_context
 from .management.commands.import_catalog_from_1c import (
     ImportLockTakenError, ImportLockUnavailableError, ImportSessionFailedError,
 )
@@ -34,6 +38,7 @@ logger = logging.getLogger(__name__)
 TRIGGER_ACTION = "trigger_catalog_import"
 _ENTITY_LABELS = {"products": "товары", "offers": "предложения"}
 REFRESH_SECONDS = 10  # how often a list or page showing a running import reloads itself
+SOURCE_FIELD = "_import_source"  # the dashboard card's button says "dashboard" in it
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -84,6 +89,7 @@ class ImportSessionAdmin(admin.ModelAdmin):
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [
+            path("card/", self.admin_site.admin_view(self.card_view), name="%s_%s_card" % info),
             path("<path:object_id>/errors.csv", self.admin_site.admin_view(self.errors_csv_view),
                  name="%s_%s_errors_csv" % info),
             *super().get_urls(),
@@ -155,7 +161,7 @@ class ImportSessionAdmin(admin.ModelAdmin):
             if TRIGGER_ACTION not in self.get_actions(request):
                 raise PermissionDenied
             self.trigger_catalog_import(request, self.get_queryset(request).none())
-            return HttpResponseRedirect(request.get_full_path())
+            return HttpResponseRedirect(_next_url(request) or request.get_full_path())
         extra_context = {
             "can_run_catalog_import": self.has_run_catalog_import_permission(request),
             # Whether the list refreshes itself: decided here, for the whole table, whatever the
@@ -191,13 +197,29 @@ class ImportSessionAdmin(admin.ModelAdmin):
             raise PermissionDenied
         return errors_csv_response(session)
 
+    def _log_run(self, request, session: ImportSession | None) -> None:
+        """The admin's own history ("Последние действия", the session's "История"): who ran it."""
+        if session is not None:
+            self.log_change(request, session, f"Запуск импорта ({session.get_source_display()})")
+
+    def card_view(self, request):
+        """The dashboard's import card alone: what it fetches to refresh itself while an import runs."""
+        context = import_card_context(request)
+        if context["import_card"] is None:
+            raise PermissionDenied
+        return TemplateResponse(request, "admin/products/importsession/card.html", context)
+
     @admin.action(description="🚀 Запустить импорт каталога из 1С", permissions=["run_catalog_import"])
     def trigger_catalog_import(self, request, queryset):
-        """Run one import now, synchronously; the selection is irrelevant to what is imported."""
+        """Run one import now, synchronously; the selection is irrelevant to what is imported.
+
+        The dashboard card's button posts here too, naming itself as the source."""
+        source = (ImportSession.Source.DASHBOARD if request.POST.get(SOURCE_FIELD) == ImportSession.Source.DASHBOARD
+                  else ImportSession.Source.ADMIN)
         try:
             session_id = call_command(
                 "import_catalog_from_1c", "--data-dir", str(settings.ONEC_DATA_DIR),
-                "--source", ImportSession.Source.ADMIN.value, "--triggered-by", str(request.user.pk),
+                "--source", source.value, "--triggered-by", str(request.user.pk),
                 stdout=StringIO(), stderr=StringIO(),
             )
         except ImportLockTakenError:
@@ -206,13 +228,31 @@ class ImportSessionAdmin(admin.ModelAdmin):
         except ImportLockUnavailableError as exc:
             self.message_user(request, f"❌ {exc}", messages.ERROR)
         except ImportSessionFailedError as exc:
+            self._log_run(request, _session_or_none(exc.session_id))
             self.message_user(request, f"❌ {exc} (сессия {exc.session_id}).", messages.ERROR)
         except Exception as exc:  # unexpected: the traceback goes to the log, a message to the user
             logger.exception("the admin import action crashed")
             self.message_user(request, f"❌ Ошибка импорта: {exc.__class__.__name__}: {exc}", messages.ERROR)
         else:
             session = ImportSession.objects.get(session_id=session_id)
+            self._log_run(request, session)
             self.message_user(request, f"✅ {_completed_message(session)}", messages.SUCCESS)
+
+
+def _session_or_none(session_id) -> ImportSession | None:
+    try:
+        return ImportSession.objects.filter(session_id=uuid.UUID(str(session_id))).first()
+    except ValueError:
+        return None
+
+
+def _next_url(request) -> str | None:
+    """Where the dashboard card's button wants to land after the action: a path of this site only."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return None
 
 
 def _posted_action(request) -> str | None:

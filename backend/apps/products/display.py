@@ -190,3 +190,54 @@ def failed_count(count: int) -> SafeString:
     if not count:
         return mark_safe('<span class="text-body-secondary">0</span>')
     return format_html('<strong class="text-danger">{}</strong>', format_number(count))
+
+
+# --- the history chart of the dashboard card ------------------------------------------------
+
+_CHART_SLOTS, _SLOT, _BAR, _TOP, _BARS_HEIGHT = 20, 30, 20, 14, 70
+
+
+def history_chart(sessions: list[ImportSession], url_of) -> SafeString:
+    """An inline SVG, rendered here: one bar per finished import (oldest left), its height the
+    duration, its colour the status; the number of failed objects in red under its bar.
+    ``url_of(session)`` gives each bar's link. Colours come from CSS (``import.css``), so the
+    light and dark themes both read."""
+    if not sessions:
+        return SafeString("")
+    seconds = [(elapsed.total_seconds() if (elapsed := session_elapsed(s)) else 0) for s in sessions]
+    longest = max(seconds) or 1
+    offset = _CHART_SLOTS - len(sessions)
+    bars = []
+    for i, (session, value) in enumerate(zip(sessions, seconds)):
+        x = (offset + i) * _SLOT + (_SLOT - _BAR) // 2
+        height = max(2, round(value / longest * _BARS_HEIGHT))
+        title = (f"{local_time(session.started_at)} · {session.get_status_display()} · "
+                 f"{format_duration(value)} · с ошибками {format_number(session.failed_items)}")
+        failed = ""
+        if session.failed_items:
+            failed = format_html('<text class="import-chart-errors" x="{}" y="{}" text-anchor="middle">{}</text>',
+                                 x + _BAR // 2, _TOP + _BARS_HEIGHT + 14, _compact(session.failed_items))
+        bars.append(format_html(
+            '<a href="{}"><title>{}</title><rect class="import-chart-bar import-chart-{}" x="{}" y="{}" width="{}"'
+            ' height="{}" rx="2"></rect>{}</a>',
+            url_of(session), title, session.status, x, _TOP + _BARS_HEIGHT - height, _BAR, height, failed,
+        ))
+    width = _CHART_SLOTS * _SLOT
+    label = (f"Последние импорты: {len(sessions)}; самый долгий {format_duration(longest)}; "
+             f"с ошибками {sum(1 for s in sessions if s.failed_items)}")
+    return format_html(
+        '<svg class="import-chart" viewBox="0 0 {} {}" role="img" aria-label="{}" preserveAspectRatio="xMidYMid meet">'
+        '<line class="import-chart-axis" x1="0" y1="{}" x2="{}" y2="{}"></line>'
+        '<text class="import-chart-scale" x="2" y="10">{}</text>{}</svg>',
+        width, _TOP + _BARS_HEIGHT + 20, label, _TOP + _BARS_HEIGHT, width, _TOP + _BARS_HEIGHT,
+        f"макс. {format_duration(longest)}", SafeString("".join(bars)),
+    )
+
+
+def _compact(count: int) -> str:
+    """Fits under a bar: 7, 950, 12k, 1.2M."""
+    if count < 1000:
+        return str(count)
+    if count < 1_000_000:
+        return f"{count // 1000}k"
+    return f"{count / 1_000_000:.1f}M"

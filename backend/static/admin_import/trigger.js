@@ -1,10 +1,26 @@
-// The import runs inside the request and may take minutes: once its form is submitted, lock the
-// button so a second click cannot send a second request (the Redis lock would refuse it anyway,
-// but the admin would get a confusing warning about their own import).
+// The import runs inside the request and may take minutes: once an import form is submitted, lock
+// its button so a second click cannot send a second request (the Redis lock would refuse it
+// anyway, but the admin would get a confusing warning about their own import).
+//
+// Listens on the document, so forms that appear later (the dashboard card refreshes itself) are
+// guarded too: a form[data-import-trigger] (the list's and the card's button), or the action bar
+// with the import action chosen.
 (function () {
     "use strict";
 
-    function lock(form, event) {
+    function isImportSubmit(form) {
+        if (form.hasAttribute("data-import-trigger")) {
+            return true;
+        }
+        var select = form.id === "changelist-form" && form.querySelector("select[name=action]");
+        return Boolean(select && select.value === "trigger_catalog_import");
+    }
+
+    document.addEventListener("submit", function (event) {
+        var form = event.target;
+        if (event.defaultPrevented || !(form instanceof HTMLFormElement) || !isImportSubmit(form)) {
+            return;
+        }
         if (form.dataset.submitted) {
             event.preventDefault();
             return;
@@ -15,12 +31,12 @@
             window.setTimeout(function () {
                 button.disabled = true;
                 if (button.dataset.busyLabel) {
-                    button.dataset.idleLabel = button.textContent;
+                    button.dataset.idleLabel = button.innerHTML;
                     button.textContent = button.dataset.busyLabel;
                 }
             }, 0);
         });
-    }
+    });
 
     // Coming back to the page from the browser's history cache: the request is long finished.
     window.addEventListener("pageshow", function (event) {
@@ -32,25 +48,9 @@
             form.querySelectorAll("button[type=submit], input[type=submit]").forEach(function (button) {
                 button.disabled = false;
                 if (button.dataset.idleLabel) {
-                    button.textContent = button.dataset.idleLabel;
+                    button.innerHTML = button.dataset.idleLabel;
                 }
             });
         });
-    });
-
-    document.addEventListener("DOMContentLoaded", function () {
-        document.querySelectorAll("form[data-import-trigger]").forEach(function (form) {
-            form.addEventListener("submit", function (event) { lock(form, event); });
-        });
-        // The same action chosen in the action bar.
-        var changelist = document.getElementById("changelist-form");
-        if (changelist) {
-            changelist.addEventListener("submit", function (event) {
-                var select = changelist.querySelector("select[name=action]");
-                if (select && select.value === "trigger_catalog_import") {
-                    lock(changelist, event);
-                }
-            });
-        }
     });
 })();
