@@ -205,5 +205,6 @@ def test_the_session_page_shows_the_errors_table_and_the_csv_downloads(login, li
     info.value.save_as(path)
     table = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig")), delimiter=";"))
     assert len(table) == 61 and table[60] == ["bad-59", "prices/prices.xml", "цена: ошибка 59"]
-    page.get_by_role("link", name="2", exact=True).click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="2", exact=True).click()
     assert page.locator("table.import-errors tbody tr").count() == 10

@@ -63,6 +63,8 @@ def import_card_context(request) -> dict:
     lock = import_lock_view(now)
     active = (ImportSession.objects.filter(status__in=ImportSession.ACTIVE_STATUSES)
               .select_related("triggered_by").defer("errors", "stats").order_by("-started_at", "-id").first())
+    if lock.state == "held":
+        active = lock.holder  # the import that runs is the one holding the lock
     finished = list(ImportSession.objects.filter(status__in=ImportSession.FINISHED_STATUSES)
                     .select_related("triggered_by").defer("errors", "stats")
                     .order_by("-finished_at", "-id")[:HISTORY_SIZE])
@@ -70,8 +72,6 @@ def import_card_context(request) -> dict:
     blocked = ""
     if active is not None:
         blocked = f"Идёт импорт {active.short_id} — дождитесь его завершения."
-    elif lock.state == "held":
-        blocked = f"Идёт импорт {lock.holder.short_id} — дождитесь его завершения."
     elif lock.state == "foreign":
         blocked = "Блокировку импорта держит другой процесс (не сессия этой системы)."
     changelist = reverse("admin:products_importsession_changelist")
