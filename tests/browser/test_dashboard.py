@@ -13,6 +13,7 @@ from apps.products.locking import LOCK_KEY
 from apps.products.models import ImportSession
 
 from .conftest import PASSWORD
+from .test_session_list import open_on_fake_clock
 
 Status = ImportSession.Status
 
@@ -77,10 +78,7 @@ def test_without_the_import_permission_the_card_has_no_button(login, live_server
 def test_the_card_refreshes_itself_while_an_import_runs_and_stops_after(login, live_server, free_lock):
     running = running_import(free_lock)
     page = login()
-    page.clock.install()
-    page.goto(f"{live_server.url}/admin/")
-    page.clock.pause_at((page.evaluate("Date.now()") + 100) / 1000)
-    page.evaluate("window.__sameDocument = true")
+    open_on_fake_clock(page, f"{live_server.url}/admin/")
     assert page.locator("#import-card[data-import-active]").count() == 1
 
     ImportSession.objects.filter(pk=running.pk).update(status=Status.COMPLETED, finished_at=timezone.now(),

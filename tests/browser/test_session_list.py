@@ -87,9 +87,12 @@ def test_the_status_filter_shows_its_icons_and_filters(login, live_server, one_o
 # --- auto-refresh --------------------------------------------------------------------------------
 
 def open_on_fake_clock(page, url):
-    page.clock.install()
+    """Open ``url`` with the page's clock stopped: from here on, time moves only when the test says."""
+    start = dt.datetime.now()
+    page.clock.install(time=start)
+    page.clock.pause_at(start + dt.timedelta(seconds=1))  # before the page exists: nothing can be missed
     page.goto(url)
-    page.clock.pause_at((page.evaluate("Date.now()") + 100) / 1000)  # seconds; from here on time moves only when told
+    page.clock.run_for(100)  # jQuery runs its ready handlers on a timer: let the page set itself up
     page.evaluate("window.__sameDocument = true")
 
 
