@@ -1,0 +1,56 @@
+"""Runs ``manage.py import_worker`` for the queue tests, as a real separate process.
+
+The test gives it its database and Redis through the environment (``DATABASE_URL``, ``REDIS_URL``)
+and, for some tests, these knobs — applied in this process only, never in the product:
+
+- ``QUEUE_TEST_BIG=1``: every package counts as big, so the pre-scan and the reader run in their
+  own processes inside the worker's job process (as a 64 MB+ package would);
+- ``QUEUE_TEST_BATCH_SIZE=N``: smaller batches, so a small package is many batches;
+- ``QUEUE_TEST_HOLD=<redis key>``: after its first committed batch the import waits until the test
+  pushes to that Redis list (a gate: "it is running now"), at most 60 s.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def _apply_knobs() -> None:
+    from apps.products.onec import pipeline, readahead, safexml
+    from apps.products.services import catalog_import
+
+    if os.environ.get("QUEUE_TEST_BIG"):
+        safexml.PARALLEL_PRESCAN_BYTES = 0
+        readahead.PROCESS_READER_BYTES = 0
+    if batch := os.environ.get("QUEUE_TEST_BATCH_SIZE"):
+        pipeline.BATCH_SIZE = int(batch)
+    if hold := os.environ.get("QUEUE_TEST_HOLD"):
+        from django_redis import get_redis_connection
+
+        original = catalog_import.import_session_progress
+        held = []
+
+        def progress_then_hold(session, result):
+            original(session, result)
+            if result.processed and not held:
+                held.append(True)
+                get_redis_connection("default").blpop([hold], timeout=60)
+
+        catalog_import.import_session_progress = progress_then_hold
+
+
+def main() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "backend"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "freesport.settings.test")
+    import django
+
+    django.setup()
+    _apply_knobs()
+    from django.core.management import call_command
+
+    call_command("import_worker", *sys.argv[1:])
+
+
+if __name__ == "__main__":  # the pre-scan's "spawn" workers import this file again: do nothing there
+    main()
