@@ -6,8 +6,9 @@ and, for some tests, these knobs — applied in this process only, never in the 
 - ``QUEUE_TEST_BIG=1``: every package counts as big, so the pre-scan and the reader run in their
   own processes inside the worker's job process (as a 64 MB+ package would);
 - ``QUEUE_TEST_BATCH_SIZE=N``: smaller batches, so a small package is many batches;
-- ``QUEUE_TEST_HOLD=<redis key>``: after its first committed batch the import waits until the test
-  pushes to that Redis list (a gate: "it is running now"), at most 60 s.
+- ``QUEUE_TEST_HOLD=<redis key>``: once a committed batch brings it to ``QUEUE_TEST_HOLD_AFTER``
+  items (default 1), the import waits until the test pushes to that Redis list (a gate: "it is
+  running now, between two batches"), at most 60 s; the worker's later imports are not held.
 """
 from __future__ import annotations
 
@@ -26,16 +27,17 @@ def _apply_knobs() -> None:
     if batch := os.environ.get("QUEUE_TEST_BATCH_SIZE"):
         pipeline.BATCH_SIZE = int(batch)
     if hold := os.environ.get("QUEUE_TEST_HOLD"):
-        from django_redis import get_redis_connection
+        import redis
+        from django.conf import settings
 
         original = catalog_import.import_session_progress
-        held = []
 
         def progress_then_hold(session, result):
             original(session, result)
-            if result.processed and not held:
-                held.append(True)
-                get_redis_connection("default").blpop([hold], timeout=60)
+            if result.processed >= int(os.environ.get("QUEUE_TEST_HOLD_AFTER", 1)):
+                gate = redis.Redis.from_url(settings.REDIS_URL)  # no socket timeout: BLPOP waits
+                if gate.set(f"{hold}:held", 1, nx=True):  # the first import of this worker only
+                    gate.blpop([hold], timeout=60)
 
         catalog_import.import_session_progress = progress_then_hold
 

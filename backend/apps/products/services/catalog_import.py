@@ -40,9 +40,9 @@ from .import_sessions import (
 
 logger = logging.getLogger(__name__)
 
-# How often a running import reads its session's cancel flag (one indexed SELECT). The pipeline asks
-# before every batch (~0.1 s of work) and the pre-scan far more often; this bounds the cost, and with
-# the batch in flight it keeps cancel-to-stop well under a second.
+# A running import reads its session's cancel flag (one indexed SELECT) after every committed batch
+# (~0.1 s of work), so a cancel stops it before the next batch; and, while nothing commits (the digest,
+# the pre-scan of a big package, which ask ``should_stop`` every few ms), at most this often.
 CANCEL_POLL_INTERVAL = 0.2  # s
 
 
@@ -186,13 +186,13 @@ def catalog_import_cancel(*, session: ImportSession, user=None) -> ImportSession
 def catalog_import_worker_lost(*, session_pk: int | None, reason: str) -> None:
     """The process running a queued import died under its worker (kill -9, OOM, a cold shutdown):
     end its session failed and free its lock now, instead of ``STALE_AFTER`` later."""
-    if session_pk is None:
+    session = ImportSession.objects.filter(pk=session_pk, status__in=ImportSession.ACTIVE_STATUSES).first()
+    if session is None:
         return
-    session = import_session_fail_active(pk=session_pk, message=f"прервано: {reason}")
-    if session is not None:
-        logger.warning("catalog import %s: %s", session.session_id, reason)
-        if session.lock_token:
-            release_import_lock(session.lock_token)
+    logger.warning("catalog import %s: %s", session.session_id, reason)
+    if session.lock_token:
+        release_import_lock(session.lock_token)  # first: a session that shows failed has freed the lock
+    import_session_fail_active(pk=session.pk, message=f"прервано: {reason}")
 
 
 class _StopCheck:
@@ -206,11 +206,14 @@ class _StopCheck:
     def __call__(self) -> bool:
         if self._lock.lost.is_set():
             return True
-        now = time.monotonic()
-        if not self.cancelled and now - self._checked >= CANCEL_POLL_INTERVAL:
-            self._checked = now
-            self.cancelled = import_session_cancel_requested(pk=self._pk)
+        if not self.cancelled and time.monotonic() - self._checked >= CANCEL_POLL_INTERVAL:
+            self.poll()
         return self.cancelled
+
+    def poll(self) -> None:
+        """Read the cancel flag now (after each committed batch)."""
+        self._checked = time.monotonic()
+        self.cancelled = self.cancelled or import_session_cancel_requested(pk=self._pk)
 
 
 def _run_locked(session: ImportSession, lock: ImportLock, progress, *, force: bool) -> None:
@@ -226,6 +229,7 @@ def _run(session: ImportSession, data_dir: Path, progress, *, force: bool, shoul
         # another connection, always sees what has really been committed, and the heartbeat.
         last["result"] = result
         import_session_progress(session, result)
+        should_stop.poll()  # a cancel made while this batch ran stops the import before the next one
         if progress and result.processed:  # the caller hears of committed batches only
             progress(result.processed, result.total)
 
