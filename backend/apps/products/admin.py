@@ -2,6 +2,8 @@
 
 The action is a thin caller: it runs ``import_catalog_from_1c`` (which goes through
 ``catalog_import_run`` and so takes the one Redis import lock) and turns the outcome into a message.
+With ``IMPORT_RUNNER=queue`` it passes ``--queue``: the import is queued for a worker and the
+answer comes at once. ``<pk>/cancel/`` (POST) cancels a pending or running import.
 """
 from __future__ import annotations
 
@@ -17,8 +19,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from . import display
 from .management.commands.import_catalog_from_1c import (
@@ -26,6 +31,7 @@ from .management.commands.import_catalog_from_1c import (
 )
 from .models import ImportSession
 from .selectors import import_session_any_active
+from .services.catalog_import import ImportNotCancellable, catalog_import_cancel
 from .services.import_sessions import import_sessions_fail_stale
 from .session_page import errors_csv_response, session_page_context
 
@@ -86,6 +92,8 @@ class ImportSessionAdmin(admin.ModelAdmin):
         return [
             path("<path:object_id>/errors.csv", self.admin_site.admin_view(self.errors_csv_view),
                  name="%s_%s_errors_csv" % info),
+            path("<path:object_id>/cancel/", self.admin_site.admin_view(require_POST(self.cancel_view)),
+                 name="%s_%s_cancel" % info),
             *super().get_urls(),
         ]
 
@@ -144,6 +152,29 @@ class ImportSessionAdmin(admin.ModelAdmin):
     def failed_display(self, obj):
         return display.failed_count(obj.failed_items)
 
+    # --- cancel -----------------------------------------------------------------------------
+    def cancel_view(self, request, object_id):
+        """Cancel a pending or running import (POST, CSRF, the import permission); back to ``next``."""
+        if not self.has_run_catalog_import_permission(request):
+            raise PermissionDenied
+        session = get_object_or_404(ImportSession, pk=object_id)
+        try:
+            session = catalog_import_cancel(session=session, user=request.user)
+        except ImportNotCancellable as exc:
+            self.message_user(request, f"⚠️ Отменять нечего: {exc}.", messages.WARNING)
+        else:
+            if session.status == ImportSession.Status.CANCELLED:
+                self.message_user(request, "🛑 Импорт отменён до запуска: он не выполнялся.", messages.SUCCESS)
+            else:
+                self.message_user(request, "🛑 Отмена запрошена: импорт остановится после текущей порции данных "
+                                           "(обычно меньше чем через секунду). Записанное сохранится, ничего не "
+                                           "будет деактивировано.", messages.INFO)
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure()):
+            back = reverse("admin:products_importsession_change", args=[session.pk])
+        return HttpResponseRedirect(back)
+
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
@@ -193,12 +224,13 @@ class ImportSessionAdmin(admin.ModelAdmin):
 
     @admin.action(description="🚀 Запустить импорт каталога из 1С", permissions=["run_catalog_import"])
     def trigger_catalog_import(self, request, queryset):
-        """Run one import now, synchronously; the selection is irrelevant to what is imported."""
+        """Run one import now (or queue it: ``IMPORT_RUNNER=queue``); the selection is irrelevant."""
+        queued = settings.IMPORT_RUNNER == "queue"
         try:
             session_id = call_command(
                 "import_catalog_from_1c", "--data-dir", str(settings.ONEC_DATA_DIR),
                 "--source", ImportSession.Source.ADMIN.value, "--triggered-by", str(request.user.pk),
-                stdout=StringIO(), stderr=StringIO(),
+                *(["--queue"] if queued else []), stdout=StringIO(), stderr=StringIO(),
             )
         except ImportLockTakenError:
             self.message_user(request, "⚠️ Импорт уже запущен! Дождитесь завершения текущего импорта.",
@@ -212,7 +244,10 @@ class ImportSessionAdmin(admin.ModelAdmin):
             self.message_user(request, f"❌ Ошибка импорта: {exc.__class__.__name__}: {exc}", messages.ERROR)
         else:
             session = ImportSession.objects.get(session_id=session_id)
-            self.message_user(request, f"✅ {_completed_message(session)}", messages.SUCCESS)
+            if queued:
+                self.message_user(request, _queued_message(session), messages.INFO)
+            else:
+                self.message_user(request, f"✅ {_completed_message(session)}", messages.SUCCESS)
 
 
 def _posted_action(request) -> str | None:
@@ -222,6 +257,12 @@ def _posted_action(request) -> str | None:
         return actions[int(request.POST.get("index", 0))]
     except (ValueError, IndexError):
         return None
+
+
+def _queued_message(session: ImportSession) -> str:
+    url = reverse("admin:products_importsession_change", args=[session.pk])
+    return format_html('⏳ Импорт поставлен в очередь: <a href="{}">сессия {}</a>. Он начнётся, как только его '
+                       "возьмёт обработчик очереди; ход импорта виден на странице сессии.", url, session.session_id)
 
 
 def _completed_message(session: ImportSession) -> str:
