@@ -121,8 +121,9 @@ def acquire_import_lock(*, is_stale: Callable[[str], bool] | None = None) -> Imp
             return ImportLock(lock, token)
         holder = redis.get(LOCK_KEY)
         holder = holder.decode() if isinstance(holder, bytes) else holder
-        if holder and is_stale and is_stale(holder):
-            if redis.eval(_BREAK_IF_TOKEN, 1, LOCK_KEY, holder):
+        # No holder: it was released between our two calls (an import just finished) — try again.
+        if holder is None or (is_stale and is_stale(holder)):
+            if holder is not None and redis.eval(_BREAK_IF_TOKEN, 1, LOCK_KEY, holder):
                 logger.warning("broke the import lock of a dead holder (token %s)", holder)
             if lock.acquire(token=token):
                 return ImportLock(lock, token)
