@@ -82,9 +82,10 @@ def test_a_queued_import_completes_in_a_worker_with_the_catalog_a_direct_import_
     assert (session.total_items, session.failed_items, session.errors) == (
         direct.total_items, direct.failed_items, direct.errors)
     assert session.queued_at <= session.started_at < session.finished_at
-    assert redis_conn.get(LOCK_KEY) is None
     job = Job.fetch(session.queue_job_id, connection=redis_conn)
-    assert job.get_status() == "finished" and job.return_value() == Status.COMPLETED
+    wait_for(lambda: job.get_status() == "finished", what="RQ to record the job's end")
+    assert job.return_value() == Status.COMPLETED
+    assert redis_conn.get(LOCK_KEY) is None
 
 
 def test_two_workers_run_one_queued_import_once_even_if_its_job_is_delivered_twice(workers, tmp_path, redis_conn):
@@ -96,10 +97,10 @@ def test_two_workers_run_one_queued_import_once_even_if_its_job_is_delivered_twi
                        description="duplicate")
 
     wait_finished(session)
-    duplicate = Job.fetch(f"duplicate-{session.session_id}", connection=redis_conn)
-    wait_for(lambda: duplicate.get_status() == "finished", what="the duplicate job to finish")
-    job = Job.fetch(session.queue_job_id, connection=redis_conn)
-    results = sorted([job.return_value(), duplicate.return_value()])
+    jobs = [Job.fetch(job_id, connection=redis_conn) for job_id in (session.queue_job_id,
+                                                                    f"duplicate-{session.session_id}")]
+    wait_for(lambda: all(job.get_status() == "finished" for job in jobs), what="both jobs to finish")
+    results = sorted(job.return_value() for job in jobs)
     assert results == [Status.COMPLETED, "not run: no longer pending"]
     assert session.status == Status.COMPLETED
     assert ImportSession.objects.count() == 1
@@ -177,7 +178,7 @@ def test_cancel_a_running_import_stops_it_before_its_next_batch(workers, tmp_pat
     products = Product.objects.count()
     assert 0 < products < 400 and products % BATCH == 0
     assert not Product.objects.filter(is_active=False).exists()
-    assert redis_conn.get(LOCK_KEY) is None
+    wait_for(lambda: redis_conn.get(LOCK_KEY) is None, what="the lock to be released")  # right after the session
     assert stopped_after < 10, stopped_after
     # and the catalog is whole again after the next import
     again = catalog_import_enqueue(data_dir=data_dir)

@@ -33,11 +33,13 @@ def _apply_knobs() -> None:
         original = catalog_import.import_session_progress
 
         def progress_then_hold(session, result):
+            gate = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=None)  # BLPOP may wait long
+            # Claimed before the progress is written: whoever sees that progress finds the gate taken.
+            hold_here = (result.processed >= int(os.environ.get("QUEUE_TEST_HOLD_AFTER", 1))
+                         and gate.set(f"{hold}:held", 1, nx=True))  # the first import of this worker only
             original(session, result)
-            if result.processed >= int(os.environ.get("QUEUE_TEST_HOLD_AFTER", 1)):
-                gate = redis.Redis.from_url(settings.REDIS_URL)  # no socket timeout: BLPOP waits
-                if gate.set(f"{hold}:held", 1, nx=True):  # the first import of this worker only
-                    gate.blpop([hold], timeout=60)
+            if hold_here:
+                gate.blpop([hold], timeout=60)
 
         catalog_import.import_session_progress = progress_then_hold
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from pathlib import Path
 from typing import Callable
 
@@ -34,8 +33,8 @@ from ..selectors import import_session_cancel_requested, import_session_last_fin
 from .import_sessions import (
     import_lock_holder_is_stale, import_session_beat, import_session_begin, import_session_cancel_pending,
     import_session_cancelled, import_session_complete, import_session_fail, import_session_fail_active,
-    import_session_progress, import_session_queue, import_session_request_cancel, import_session_skip_unchanged,
-    import_session_start, import_sessions_fail_stale,
+    import_session_job_queued, import_session_progress, import_session_queue, import_session_request_cancel,
+    import_session_skip_unchanged, import_session_start, import_sessions_fail_stale,
 )
 
 logger = logging.getLogger(__name__)
@@ -99,11 +98,11 @@ def catalog_import_enqueue(
     lock = acquire_import_lock(is_stale=import_lock_holder_is_stale)
     session = None
     try:
-        session_uuid = uuid.uuid4()
-        session = import_session_queue(session_uuid=session_uuid, data_dir=data_dir, user=user, source=source,
-                                       lock_token=lock.token, job_id=import_job_id(session_uuid))
-        import_job_enqueue(job_id=session.queue_job_id, session_pk=session.pk, force=force,
-                           description=f"Импорт каталога из 1С, сессия {session_uuid}")
+        session = import_session_queue(data_dir=data_dir, user=user, source=source, lock_token=lock.token)
+        job_id = import_job_id(session.session_id)
+        import_job_enqueue(job_id=job_id, session_pk=session.pk, force=force,
+                           description=f"Импорт каталога из 1С, сессия {session.session_id}")
+        import_session_job_queued(session, job_id=job_id)
     except BaseException as exc:
         # Not queued: no worker will ever take this lock over, so give it back, and say why.
         if session is not None:

@@ -24,15 +24,21 @@ def import_session_start(*, data_dir: str, user=None, source: str, lock_token: s
     )
 
 
-def import_session_queue(*, session_uuid, data_dir: str, user=None, source: str, lock_token: str,
-                         job_id: str) -> ImportSession:
-    """A pending session: queued for a worker, holding the lock (``lock_token``) already."""
+def import_session_queue(*, data_dir: str, user=None, source: str, lock_token: str) -> ImportSession:
+    """A pending session about to be queued for a worker, holding the lock (``lock_token``) already.
+
+    Until ``import_session_job_queued`` records its job it is judged by the heartbeat rule (fresh):
+    judged by a job not yet in Redis, it would look lost to a request racing this one."""
     now = timezone.now()
     return ImportSession.objects.create(
-        session_id=session_uuid, status=Status.PENDING, data_dir=str(data_dir),
-        triggered_by=user if user and user.is_authenticated else None, source=source, lock_token=lock_token,
-        queue_job_id=job_id, queued_at=now, started_at=now, heartbeat_at=now,
+        status=Status.PENDING, data_dir=str(data_dir), triggered_by=user if user and user.is_authenticated else None,
+        source=source, lock_token=lock_token, queued_at=now, started_at=now, heartbeat_at=now,
     )
+
+
+def import_session_job_queued(session: ImportSession, *, job_id: str) -> None:
+    session.queue_job_id = job_id
+    ImportSession.objects.filter(pk=session.pk).update(queue_job_id=job_id)  # the worker may own the row already
 
 
 def import_session_begin(*, pk: int) -> ImportSession | None:
