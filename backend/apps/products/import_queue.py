@@ -130,7 +130,7 @@ def import_worker_run(*, burst: bool = False, name: str | None = None, logging_l
     from rq.logutils import setup_loghandlers
 
     setup_loghandlers(logging_level)
-    worker = ImportWorker([_queue()], connection=_queue().connection, name=name,
-                          worker_ttl=settings.IMPORT_WORKER_TTL)
+    queue = _queue()
+    worker = ImportWorker([queue], connection=queue.connection, name=name, worker_ttl=settings.IMPORT_WORKER_TTL)
     connections.close_all()
     return worker.work(burst=burst, logging_level=logging_level, with_scheduler=False)

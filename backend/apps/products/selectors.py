@@ -39,7 +39,10 @@ def import_queue_worker_count() -> int | None:
         return None
 
 
-def import_session_queue_note(session: ImportSession, *, workers: int | None = -1) -> str:
+_ASK = object()
+
+
+def import_session_queue_note(session: ImportSession, *, workers=_ASK) -> str:
     """"в очереди: нет работающего обработчика" for a session queued for longer than
     ``IMPORT_NO_WORKER_AFTER`` seconds while no worker of the queue is alive; "" otherwise.
 
@@ -49,6 +52,6 @@ def import_session_queue_note(session: ImportSession, *, workers: int | None = -
         return ""
     if timezone.now() - session.queued_at < dt.timedelta(seconds=settings.IMPORT_NO_WORKER_AFTER):
         return ""  # a worker normally takes a job within milliseconds; give it a moment
-    if workers == -1:
+    if workers is _ASK:
         workers = import_queue_worker_count()
     return NO_WORKER_NOTE if workers == 0 else ""
