@@ -200,3 +200,42 @@ def test_sync_mode_is_unchanged_the_button_runs_the_import_in_the_request(packag
 def test_wait_for_fails_loudly_at_its_deadline():
     with pytest.raises(pytest.fail.Exception, match="timed out after 0.05 s waiting for nothing"):
         wait_for(lambda: False, timeout=0.05, what="nothing")
+
+
+# --- where the admin shows it ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_list_and_page_show_cancel_buttons_and_the_no_worker_note(queue_mode, package, superuser, client, settings,
+                                                                    django_user_model):
+    import re
+
+    settings.IMPORT_NO_WORKER_AFTER = 0
+    client.force_login(superuser)
+    client.post(CHANGELIST_URL, {"action": TRIGGER_ACTION})
+    session = ImportSession.objects.get()
+
+    html = client.get(CHANGELIST_URL).content.decode()
+    assert "в очереди: нет работающего обработчика" in html  # no import_worker runs in this test
+    button = re.search(r'<button[^>]*formaction="([^"]+)"[^>]*>', html)
+    assert button and button.group(1) == cancel_url(session)
+    assert re.search(r'<form id="changelist-form"[^>]*method="post"', html) and "csrfmiddlewaretoken" in html
+    page = client.get(f"{CHANGELIST_URL}{session.pk}/change/").content.decode()
+    assert f'action="{cancel_url(session)}"' in page and 'id="import-queue-note"' in page
+    assert re.search(r'<form method="post" action="[^"]+" [^>]*id="import-cancel">\s*<input type="hidden" '
+                     r'name="csrfmiddlewaretoken"', page)
+
+    # The button as the browser sends it: the list's form, posted to the cancel URL, next = the list.
+    response = client.post(cancel_url(session), {"action": TRIGGER_ACTION, "next": CHANGELIST_URL})
+    assert response.url == CHANGELIST_URL
+    session.refresh_from_db()
+    assert session.status == Status.CANCELLED
+    html = client.get(CHANGELIST_URL).content.decode()
+    assert "import-cancel" not in html and "Отменён" in html
+
+    viewer = staff(django_user_model, "viewer", "view_importsession")
+    client.force_login(viewer)
+    session.status = Status.PENDING
+    session.save(update_fields=["status"])
+    assert "import-cancel" not in client.get(CHANGELIST_URL).content.decode()
+    assert 'id="import-cancel"' not in client.get(f"{CHANGELIST_URL}{session.pk}/change/").content.decode()

@@ -30,7 +30,7 @@ from .management.commands.import_catalog_from_1c import (
     ImportLockTakenError, ImportLockUnavailableError, ImportSessionFailedError,
 )
 from .models import ImportSession
-from .selectors import import_session_any_active
+from .selectors import import_session_any_active, import_session_queue_note
 from .services.catalog_import import ImportNotCancellable, catalog_import_cancel
 from .services.import_sessions import import_sessions_fail_stale
 from .session_page import errors_csv_response, session_page_context
@@ -128,7 +128,24 @@ class ImportSessionAdmin(admin.ModelAdmin):
 
     @admin.display(description="статус", ordering="status")
     def colored_status(self, obj):
-        return display.session_status_badge(obj)
+        badge = display.session_status_badge(obj)
+        note = import_session_queue_note(obj)  # Redis is asked only for a session queued > 10 s
+        return format_html('{}<div class="small text-danger import-queue-note">{}</div>', badge, note) if note else badge
+
+    @admin.display(description="")
+    def cancel_button(self, obj):
+        """A submit button of the list's own form, aimed at the cancel URL (``formaction``): a POST
+        carrying the form's CSRF token, without a form nested in the list's form."""
+        if not obj.is_active:
+            return ""
+        return format_html('<button type="submit" class="btn btn-sm btn-outline-danger import-cancel" '
+                           'formaction="{}" formnovalidate name="next" value="{}">'
+                           '<i class="fa-solid fa-ban" aria-hidden="true"></i> Отменить</button>',
+                           _cancel_url(obj), reverse("admin:products_importsession_changelist"))
+
+    def get_list_display(self, request):
+        columns = super().get_list_display(request)
+        return (*columns, "cancel_button") if self.has_run_catalog_import_permission(request) else columns
 
     @admin.display(description="длительность")
     def duration(self, obj):
@@ -208,6 +225,8 @@ class ImportSessionAdmin(admin.ModelAdmin):
         if obj is not None:
             context.update(session_page_context(obj, errors_page=request.GET.get("errors_page")))
             context.update(
+                can_cancel=obj.is_active and self.has_run_catalog_import_permission(request),
+                cancel_url=_cancel_url(obj), queue_note=import_session_queue_note(obj),
                 title=str(obj), refresh_seconds=REFRESH_SECONDS,
                 errors_csv_url=reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_errors_csv",
                                        args=[obj.pk], current_app=self.admin_site.name),
@@ -257,6 +276,10 @@ def _posted_action(request) -> str | None:
         return actions[int(request.POST.get("index", 0))]
     except (ValueError, IndexError):
         return None
+
+
+def _cancel_url(session: ImportSession) -> str:
+    return reverse("admin:products_importsession_cancel", args=[session.pk])
 
 
 def _queued_message(session: ImportSession) -> str:
