@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the admin locally: venv, install, migrate, a demo superuser,
 # a small demo 1C package in ONEC_DATA_DIR, embedded Redis when REDIS_URL is unset, dev server.
+# IMPORT_RUNNER=queue scripts/dev.sh also runs a worker of the import queue (manage.py import_worker).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/bootstrap.sh"
@@ -24,5 +25,15 @@ echo
 echo "  Admin:    http://$ADDR/admin/"
 echo "  Login:    $ADMIN_USER / $ADMIN_PASSWORD   (demo superuser; change it outside local use)"
 echo "  1C data:  $("$PY" "$MANAGE" shell --no-imports -c 'from django.conf import settings; print(settings.ONEC_DATA_DIR)')"
-echo
-exec "$PY" "$MANAGE" runserver "$ADDR"
+if [ "${IMPORT_RUNNER:-sync}" = "queue" ]; then
+    "$PY" "$MANAGE" import_worker &
+    WORKER_PID=$!
+    # SIGTERM: the worker lets a running import finish, then exits.
+    trap 'kill -TERM "$WORKER_PID" 2>/dev/null; wait "$WORKER_PID" 2>/dev/null' EXIT
+    echo "  Imports:  queued (IMPORT_RUNNER=queue); worker pid $WORKER_PID"
+    echo
+    "$PY" "$MANAGE" runserver "$ADDR"
+else
+    echo
+    exec "$PY" "$MANAGE" runserver "$ADDR"
+fi

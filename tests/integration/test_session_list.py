@@ -312,3 +312,20 @@ def test_the_card_without_the_import_permission_has_no_button(client, viewer):
     client.force_login(viewer)
     html = get(client, "/admin/")
     assert 'id="import-card"' in html and "data-import-trigger" not in html
+
+
+def test_the_card_cancels_the_running_import_and_comes_back(client, superuser):
+    running = make(Status.RUNNING)
+    client.force_login(superuser)
+    html = get(client, "/admin/")
+    assert f'action="{CHANGELIST_URL}{running.pk}/cancel/"' in html
+    response = client.post(f"{CHANGELIST_URL}{running.pk}/cancel/", {"next": "/admin/"})
+    assert response["Location"] == "/admin/"
+    running.refresh_from_db()
+    assert running.cancel_requested_at is not None and running.cancelled_by == superuser
+
+
+def test_the_card_offers_no_cancel_without_the_import_permission(client, viewer):
+    make(Status.RUNNING)
+    client.force_login(viewer)
+    assert "/cancel/" not in get(client, "/admin/")

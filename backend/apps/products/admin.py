@@ -2,6 +2,8 @@
 
 The action is a thin caller: it runs ``import_catalog_from_1c`` (which goes through
 ``catalog_import_run`` and so takes the one Redis import lock) and turns the outcome into a message.
+With ``IMPORT_RUNNER=queue`` it passes ``--queue``: the import is queued for a worker and the
+answer comes at once. ``<pk>/cancel/`` (POST) cancels a pending or running import.
 """
 from __future__ import annotations
 
@@ -18,10 +20,12 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from . import display
 from .dashboard import import_card_context
@@ -29,7 +33,8 @@ from .management.commands.import_catalog_from_1c import (
     ImportLockTakenError, ImportLockUnavailableError, ImportSessionFailedError,
 )
 from .models import ImportSession
-from .selectors import import_session_any_active
+from .selectors import import_session_any_active, import_session_queue_note
+from .services.catalog_import import ImportNotCancellable, catalog_import_cancel
 from .services.import_sessions import import_sessions_fail_stale
 from .session_page import errors_csv_response, session_page_context
 
@@ -92,6 +97,8 @@ class ImportSessionAdmin(admin.ModelAdmin):
             path("card/", self.admin_site.admin_view(self.card_view), name="%s_%s_card" % info),
             path("<path:object_id>/errors.csv", self.admin_site.admin_view(self.errors_csv_view),
                  name="%s_%s_errors_csv" % info),
+            path("<path:object_id>/cancel/", self.admin_site.admin_view(require_POST(self.cancel_view)),
+                 name="%s_%s_cancel" % info),
             *super().get_urls(),
         ]
 
@@ -126,7 +133,24 @@ class ImportSessionAdmin(admin.ModelAdmin):
 
     @admin.display(description="статус", ordering="status")
     def colored_status(self, obj):
-        return display.session_status_badge(obj)
+        badge = display.session_status_badge(obj)
+        note = import_session_queue_note(obj)  # Redis is asked only for a session queued > 10 s
+        return format_html('{}<div class="small text-danger import-queue-note">{}</div>', badge, note) if note else badge
+
+    @admin.display(description="")
+    def cancel_button(self, obj):
+        """A submit button of the list's own form, aimed at the cancel URL (``formaction``): a POST
+        carrying the form's CSRF token, without a form nested in the list's form."""
+        if not obj.is_active:
+            return ""
+        return format_html('<button type="submit" class="btn btn-sm btn-outline-danger import-cancel" '
+                           'formaction="{}" formnovalidate name="next" value="{}">'
+                           '<i class="fa-solid fa-ban" aria-hidden="true"></i> Отменить</button>',
+                           _cancel_url(obj), reverse("admin:products_importsession_changelist"))
+
+    def get_list_display(self, request):
+        columns = super().get_list_display(request)
+        return (*columns, "cancel_button") if self.has_run_catalog_import_permission(request) else columns
 
     @admin.display(description="длительность")
     def duration(self, obj):
@@ -149,6 +173,26 @@ class ImportSessionAdmin(admin.ModelAdmin):
     @admin.display(description="с ошибками", ordering="failed_items")
     def failed_display(self, obj):
         return display.failed_count(obj.failed_items)
+
+    # --- cancel -----------------------------------------------------------------------------
+    def cancel_view(self, request, object_id):
+        """Cancel a pending or running import (POST, CSRF, the import permission); back to ``next``."""
+        if not self.has_run_catalog_import_permission(request):
+            raise PermissionDenied
+        session = get_object_or_404(ImportSession, pk=object_id)
+        try:
+            session = catalog_import_cancel(session=session, user=request.user)
+        except ImportNotCancellable as exc:
+            self.message_user(request, f"⚠️ Отменять нечего: {exc}.", messages.WARNING)
+        else:
+            if session.status == ImportSession.Status.CANCELLED:
+                self.message_user(request, "🛑 Импорт отменён до запуска: он не выполнялся.", messages.SUCCESS)
+            else:
+                self.message_user(request, "🛑 Отмена запрошена: импорт остановится после текущей порции данных "
+                                           "(обычно меньше чем через секунду). Записанное сохранится, ничего не "
+                                           "будет деактивировано.", messages.INFO)
+        return HttpResponseRedirect(_next_url(request)
+                                    or reverse("admin:products_importsession_change", args=[session.pk]))
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_or_change_permission(request):
@@ -183,6 +227,8 @@ class ImportSessionAdmin(admin.ModelAdmin):
         if obj is not None:
             context.update(session_page_context(obj, errors_page=request.GET.get("errors_page")))
             context.update(
+                can_cancel=obj.is_active and self.has_run_catalog_import_permission(request),
+                cancel_url=_cancel_url(obj), queue_note=import_session_queue_note(obj),
                 title=str(obj), refresh_seconds=REFRESH_SECONDS,
                 errors_csv_url=reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_errors_csv",
                                        args=[obj.pk], current_app=self.admin_site.name),
@@ -211,16 +257,17 @@ class ImportSessionAdmin(admin.ModelAdmin):
 
     @admin.action(description="🚀 Запустить импорт каталога из 1С", permissions=["run_catalog_import"])
     def trigger_catalog_import(self, request, queryset):
-        """Run one import now, synchronously; the selection is irrelevant to what is imported.
+        """Run one import now (or queue it: ``IMPORT_RUNNER=queue``); the selection is irrelevant.
 
         The dashboard card's button posts here too, naming itself as the source."""
         source = (ImportSession.Source.DASHBOARD if request.POST.get(SOURCE_FIELD) == ImportSession.Source.DASHBOARD
                   else ImportSession.Source.ADMIN)
+        queued = settings.IMPORT_RUNNER == "queue"
         try:
             session_id = call_command(
                 "import_catalog_from_1c", "--data-dir", str(settings.ONEC_DATA_DIR),
                 "--source", source.value, "--triggered-by", str(request.user.pk),
-                stdout=StringIO(), stderr=StringIO(),
+                *(["--queue"] if queued else []), stdout=StringIO(), stderr=StringIO(),
             )
         except ImportLockTakenError:
             self.message_user(request, "⚠️ Импорт уже запущен! Дождитесь завершения текущего импорта.",
@@ -236,7 +283,10 @@ class ImportSessionAdmin(admin.ModelAdmin):
         else:
             session = ImportSession.objects.get(session_id=session_id)
             self._log_run(request, session)
-            self.message_user(request, f"✅ {_completed_message(session)}", messages.SUCCESS)
+            if queued:
+                self.message_user(request, _queued_message(session), messages.INFO)
+            else:
+                self.message_user(request, f"✅ {_completed_message(session)}", messages.SUCCESS)
 
 
 def _session_or_none(session_id) -> ImportSession | None:
@@ -247,7 +297,8 @@ def _session_or_none(session_id) -> ImportSession | None:
 
 
 def _next_url(request) -> str | None:
-    """Where the dashboard card's button wants to land after the action: a path of this site only."""
+    """Where a button wants to land after acting (the card's: the dashboard; cancel: where it was
+    pressed): a path of this site only."""
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                                   require_https=request.is_secure()):
@@ -262,6 +313,16 @@ def _posted_action(request) -> str | None:
         return actions[int(request.POST.get("index", 0))]
     except (ValueError, IndexError):
         return None
+
+
+def _cancel_url(session: ImportSession) -> str:
+    return reverse("admin:products_importsession_cancel", args=[session.pk])
+
+
+def _queued_message(session: ImportSession) -> str:
+    url = reverse("admin:products_importsession_change", args=[session.pk])
+    return format_html('⏳ Импорт поставлен в очередь: <a href="{}">сессия {}</a>. Он начнётся, как только его '
+                       "возьмёт обработчик очереди; ход импорта виден на странице сессии.", url, session.session_id)
 
 
 def _completed_message(session: ImportSession) -> str:

@@ -2,7 +2,8 @@
 
 A fixed number of SQL queries whatever the history size — the stale check, the lock holder's
 session, the active session, the last 20 finished imports — and one Redis round trip (GET + PTTL
-of the lock). The card's template renders it with the sessions list's badges
+of the lock). In queue mode, while an import waits in the queue, the stale check also asks for its
+job and, once it has waited 10 s, the note asks RQ for live workers. The card's template renders it with the sessions list's badges
 and progress bar; ``admin/index.html`` and the card's own refresh URL both call
 ``import_card_context``.
 """
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from .locking import ImportLockUnavailable, import_lock_state
 from .models import ImportSession
-from .selectors import import_session_is_silent
+from .selectors import import_session_is_silent, import_session_queue_note
 from .services.import_sessions import import_sessions_fail_stale
 
 HISTORY_SIZE = 20
@@ -78,6 +79,8 @@ def import_card_context(request) -> dict:
     return {"import_card": {
         "lock": lock,
         "active": active,
+        "queue_note": import_session_queue_note(active) if active is not None else "",
+        "cancel_url": reverse("admin:products_importsession_cancel", args=[active.pk]) if active is not None else "",
         "last": finished[0] if finished else None,
         "history": finished[::-1],  # oldest first, as a chart reads
         "can_run": can_run,

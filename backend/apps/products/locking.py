@@ -11,6 +11,13 @@ and a contender that finds the lock taken asks ``is_stale(token)`` whether the h
 silent for ``STALE_AFTER`` seconds (killed with -9, a worker timeout). If so the lock is broken —
 atomically, only if it still holds that same token — and taken over: a new import can start
 within ~2 minutes of a crash without anyone editing Redis.
+
+Queued imports (``IMPORT_RUNNER=queue``) take the lock when they are queued, in the request that
+queues them, so a second request is refused at once and two queued imports never wait side by side.
+The worker that runs the job then adopts the lock by the token stored on the session
+(``adopt_import_lock``) and renews it from there on; cancelling a queued import releases it by that
+token (``release_import_lock``). While queued nobody renews it: ``LOCK_TTL`` bounds how long a job
+no worker ever takes can block other imports.
 """
 from __future__ import annotations
 
@@ -32,6 +39,14 @@ STALE_AFTER = 90  # s without a heartbeat after which the holder is considered d
 # Delete the key only if it still holds the token we judged stale (no race with a new holder).
 _BREAK_IF_TOKEN = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+# A worker adopting a queued import's lock: still ours → renew it; expired while queued and nobody
+# took it since → take it again; anyone else's → refuse.
+_ADOPT = """
+local holder = redis.call('get', KEYS[1])
+if holder == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+if not holder then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
 return 0
 """
 
@@ -106,14 +121,42 @@ def acquire_import_lock(*, is_stale: Callable[[str], bool] | None = None) -> Imp
             return ImportLock(lock, token)
         holder = redis.get(LOCK_KEY)
         holder = holder.decode() if isinstance(holder, bytes) else holder
-        if holder and is_stale and is_stale(holder):
-            if redis.eval(_BREAK_IF_TOKEN, 1, LOCK_KEY, holder):
+        # No holder: it was released between our two calls (an import just finished) — try again.
+        if holder is None or (is_stale and is_stale(holder)):
+            if holder is not None and redis.eval(_BREAK_IF_TOKEN, 1, LOCK_KEY, holder):
                 logger.warning("broke the import lock of a dead holder (token %s)", holder)
             if lock.acquire(token=token):
                 return ImportLock(lock, token)
     except RedisError as exc:
         raise ImportLockUnavailable(f"Redis недоступен ({exc.__class__.__name__}: {exc})") from exc
     raise ImportAlreadyRunning("Импорт уже запущен")
+
+
+def adopt_import_lock(token: str) -> ImportLock:
+    """Take over the lock a queued import was given when it was queued (see the module docstring).
+
+    Raises ``ImportAlreadyRunning`` when the key now holds another token (it expired while the job
+    waited and another import took it) and ``ImportLockUnavailable`` when Redis is down."""
+    try:
+        redis = _redis()
+        lock = redis.lock(LOCK_KEY, timeout=LOCK_TTL, blocking=False, thread_local=False)
+        if redis.eval(_ADOPT, 1, LOCK_KEY, token, int(LOCK_TTL * 1000)):
+            lock.local.token = redis.get_encoder().encode(token)  # redis-py's Lock now owns it
+            return ImportLock(lock, token)
+    except RedisError as exc:
+        raise ImportLockUnavailable(f"Redis недоступен ({exc.__class__.__name__}: {exc})") from exc
+    raise ImportAlreadyRunning("Импорт уже запущен")
+
+
+def release_import_lock(token: str) -> bool:
+    """Release the lock on behalf of its holder, known by ``token`` (a cancelled queued import, a
+    worker whose job process died); never someone else's. True if it was released."""
+    try:
+        return bool(_redis().eval(_BREAK_IF_TOKEN, 1, LOCK_KEY, token))
+    except RedisError:
+        logger.warning("could not release the import lock %s (Redis error); it expires by TTL", token,
+                       exc_info=True)
+        return False
 
 
 def import_lock_holder() -> str | None:

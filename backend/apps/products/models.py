@@ -195,8 +195,13 @@ class ImportSession(models.Model):
     Status machine::
 
         pending ──> running ──> completed
-           │           └──────> failed   (bad package, an exception, or no heartbeat: the process died)
-           └──────────────────> failed
+           │           ├──────> failed     (bad package, an exception, or no heartbeat: the process died)
+           │           └──────> cancelled  (someone cancelled it: it stopped between two batches)
+           ├──────────────────> cancelled  (cancelled while queued: it never ran)
+           └──────────────────> failed     (its queue job vanished, or it lost the lock while queued)
+
+    A synchronous import is created ``running``; a queued one (``IMPORT_RUNNER=queue``) is created
+    ``pending`` and holds the import lock from the moment it is queued, so nothing can start before it.
     """
 
     class Status(models.TextChoices):
@@ -204,9 +209,10 @@ class ImportSession(models.Model):
         RUNNING = "running", "Выполняется"
         COMPLETED = "completed", "Завершён"
         FAILED = "failed", "Ошибка"
+        CANCELLED = "cancelled", "Отменён"
 
     ACTIVE_STATUSES = (Status.PENDING, Status.RUNNING)
-    FINISHED_STATUSES = (Status.COMPLETED, Status.FAILED)
+    FINISHED_STATUSES = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
 
     class Source(models.TextChoices):
         ADMIN = "admin", "Админка"
@@ -236,6 +242,14 @@ class ImportSession(models.Model):
     errors = models.JSONField("ошибки по объектам (первые 1000)", default=list, blank=True)
     stats = models.JSONField("статистика", default=dict, blank=True)
     lock_token = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # Queued imports only: when it was queued (``started_at`` is when a worker took it) and its job.
+    queued_at = models.DateTimeField("поставлен в очередь", null=True, blank=True)
+    queue_job_id = models.CharField("задание в очереди", max_length=100, blank=True, default="", editable=False)
+    cancel_requested_at = models.DateTimeField("отмена запрошена", null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name="отменил",
+    )
 
     class Meta:
         verbose_name = "сессия импорта"

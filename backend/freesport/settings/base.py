@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from freesport.embedded_redis import embedded_redis_url
 
@@ -99,6 +100,17 @@ CACHES = {
 # --- 1C exchange
 ONEC_DATA_DIR = Path(os.environ.get("ONEC_DATA_DIR") or REPO_DIR / "data" / "import_1c")
 
+# --- How an import started from the admin runs (docs/operations.md, "Queued imports"):
+# "sync" inside the request (the default), or "queue": queued for `manage.py import_worker` (RQ).
+IMPORT_RUNNER = os.environ.get("IMPORT_RUNNER", "sync").strip().lower()
+if IMPORT_RUNNER not in {"sync", "queue"}:
+    raise ImproperlyConfigured(f"IMPORT_RUNNER must be 'sync' or 'queue', not {IMPORT_RUNNER!r}")
+IMPORT_QUEUE = "imports"
+IMPORT_JOB_TIMEOUT = int(os.environ.get("IMPORT_JOB_TIMEOUT", 4 * 3600))  # s; RQ kills a job running longer
+IMPORT_WORKER_TTL = 30  # s; RQ's worker registry forgets a silent worker IMPORT_WORKER_TTL + 60 s after its last beat
+IMPORT_NO_WORKER_AFTER = 10  # s a job may wait before "в очереди: нет работающего обработчика" shows
+RQ_QUEUES = {IMPORT_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": IMPORT_JOB_TIMEOUT}}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -130,6 +142,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "apps": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO"), "propagate": False},
+        "rq.worker": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO"), "propagate": False},
     },
 }
 

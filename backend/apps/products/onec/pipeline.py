@@ -119,7 +119,7 @@ def run_import(
 ) -> ImportResult:
     result = ImportResult(layout=package.layout)
     started = time.monotonic()
-    result.total = prescan(package.files, package.data_dir).items
+    result.total = prescan(package.files, package.data_dir, should_stop).items
     result.seconds["prescan"] = round(time.monotonic() - started, 2)
     if on_progress:
         on_progress(result)  # total_items is known before the first write

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterator
+from typing import Callable, Iterator
 
 from lxml import etree
 
@@ -156,13 +156,16 @@ PARALLEL_PRESCAN_BYTES = 64 * 1024 * 1024
 PRESCAN_WORKERS = 2
 
 
-def prescan(files, data_dir: Path) -> ScanResult:
-    """Validate every file of the package and count its items, writing nothing."""
+def prescan(files, data_dir: Path, should_stop: Callable[[], bool] | None = None) -> ScanResult:
+    """Validate every file of the package and count its items, writing nothing.
+
+    ``should_stop`` (the import was cancelled) is asked every ``STOP_CHECK_EVERY`` elements, or every
+    ``STOP_POLL_S`` while worker processes scan: a big package's pre-scan takes seconds."""
     files = list(files)
     if sum(pf.size for pf in files) >= PARALLEL_PRESCAN_BYTES and len(files) > 1:
-        counts = _prescan_in_workers(files, data_dir)
+        counts = _prescan_in_workers(files, data_dir, should_stop)
     else:
-        counts = {pf: scan_file(pf, data_dir) for pf in files}
+        counts = {pf: scan_file(pf, data_dir, should_stop) for pf in files}
     result = ScanResult()
     for pf in files:  # package order, whatever order the workers finished in
         result.items += counts[pf]
@@ -170,21 +173,46 @@ def prescan(files, data_dir: Path) -> ScanResult:
     return result
 
 
-def _prescan_in_workers(files, data_dir: Path) -> dict[PackageFile, int]:
-    from concurrent.futures import ProcessPoolExecutor
+def _prescan_in_workers(files, data_dir: Path, should_stop=None) -> dict[PackageFile, int]:
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
     from multiprocessing import get_context
 
     # "spawn": the importer process has threads (the lock keeper, the reader) that fork must not copy.
-    with ProcessPoolExecutor(max_workers=PRESCAN_WORKERS, mp_context=get_context("spawn")) as pool:
+    ctx = get_context("spawn")
+    stop = ctx.Event()  # set when the import is cancelled: each worker stops within STOP_CHECK_EVERY elements
+    with ProcessPoolExecutor(max_workers=PRESCAN_WORKERS, mp_context=ctx, initializer=_worker_init,
+                             initargs=(stop,)) as pool:
         biggest_first = sorted(files, key=lambda pf: pf.size, reverse=True)
-        futures = {pf: pool.submit(scan_file, pf, data_dir) for pf in biggest_first}
+        futures = {pf: pool.submit(_scan_in_worker, pf, data_dir) for pf in biggest_first}
+        running = set(futures.values())
+        while running:
+            _, running = wait(running, timeout=STOP_POLL_S, return_when=FIRST_EXCEPTION)
+            if running and should_stop and should_stop():
+                stop.set()  # the pool's exit waits for the workers, which now give up at once
+                raise CatalogImportError("импорт остановлен во время предварительной проверки")
         return {pf: future.result() for pf, future in futures.items()}  # re-raises a file's error
 
 
-def scan_file(pf: PackageFile, data_dir: Path) -> int:
+STOP_CHECK_EVERY = 2048  # elements between two should_stop questions (~ms of lxml work)
+STOP_POLL_S = 0.2
+_stop_event = None
+
+
+def _worker_init(stop) -> None:
+    global _stop_event
+    _stop_event = stop
+
+
+def _scan_in_worker(pf: PackageFile, data_dir: Path) -> int:
+    return scan_file(pf, data_dir, _stop_event.is_set)
+
+
+def scan_file(pf: PackageFile, data_dir: Path, should_stop: Callable[[], bool] | None = None) -> int:
     """Read one file completely: well-formed, safe, CommerceML, images inside the data dir; its item count."""
     count = 0
-    for el in iter_events(pf, tags=STREAMED_TAGS):
+    for n, el in enumerate(iter_events(pf, tags=STREAMED_TAGS), 1):
+        if should_stop and n % STOP_CHECK_EVERY == 0 and should_stop():
+            raise CatalogImportError("импорт остановлен во время предварительной проверки", file=pf.rel)
         if localname(el.tag) == "Товар":
             count += is_item(el)
             ns = el.tag[: el.tag.find("}") + 1]

@@ -4,8 +4,10 @@ from __future__ import annotations
 import traceback
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from ..import_queue import import_job_is_waiting
 from ..models import ImportSession
 from ..onec.pipeline import ImportResult
 from ..selectors import import_session_stale_cutoff
@@ -19,6 +21,87 @@ def import_session_start(*, data_dir: str, user=None, source: str, lock_token: s
         status=Status.RUNNING, data_dir=str(data_dir), triggered_by=user if user and user.is_authenticated else None,
         source=source, lock_token=lock_token, started_at=now, heartbeat_at=now,
     )
+
+
+def import_session_queue(*, data_dir: str, user=None, source: str, lock_token: str) -> ImportSession:
+    """A pending session about to be queued for a worker, holding the lock (``lock_token``) already.
+
+    Until ``import_session_job_queued`` records its job it is judged by the heartbeat rule (fresh):
+    judged by a job not yet in Redis, it would look lost to a request racing this one."""
+    now = timezone.now()
+    return ImportSession.objects.create(
+        status=Status.PENDING, data_dir=str(data_dir), triggered_by=user if user and user.is_authenticated else None,
+        source=source, lock_token=lock_token, queued_at=now, started_at=now, heartbeat_at=now,
+    )
+
+
+def import_session_job_queued(session: ImportSession, *, job_id: str) -> None:
+    session.queue_job_id = job_id
+    ImportSession.objects.filter(pk=session.pk).update(queue_job_id=job_id)  # the worker may own the row already
+
+
+def import_session_begin(*, pk: int) -> ImportSession | None:
+    """pending → running, for the worker that took its job; None (and nothing changed) when the
+    session is no longer pending — cancelled or failed while queued, or already taken."""
+    now = timezone.now()
+    if not ImportSession.objects.filter(pk=pk, status=Status.PENDING).update(
+            status=Status.RUNNING, started_at=now, heartbeat_at=now):
+        return None
+    return ImportSession.objects.get(pk=pk)
+
+
+def _who(user) -> str:
+    return user.get_username() if user is not None and user.is_authenticated else "неизвестно кем"
+
+
+def import_session_cancel_pending(session: ImportSession, *, user=None) -> bool:
+    """pending → cancelled (it never runs); False when it is no longer pending."""
+    now = timezone.now()
+    by = user if user is not None and user.is_authenticated else None
+    message = f"отменён до запуска (отменил: {_who(user)})"
+    if not ImportSession.objects.filter(pk=session.pk, status=Status.PENDING).update(
+            status=Status.CANCELLED, finished_at=now, heartbeat_at=now, cancel_requested_at=now,
+            cancelled_by=by, error_message=message):
+        return False
+    session.refresh_from_db()
+    return True
+
+
+def import_session_request_cancel(session: ImportSession, *, user=None) -> bool:
+    """Ask a running import to stop (it polls ``cancel_requested_at``); False when it is not running.
+    Asking twice keeps the first request and its author."""
+    by = user if user is not None and user.is_authenticated else None
+    running = ImportSession.objects.filter(pk=session.pk, status=Status.RUNNING)
+    asked = running.filter(cancel_requested_at__isnull=True).update(cancel_requested_at=timezone.now(),
+                                                                     cancelled_by=by)
+    if not asked and not running.exists():
+        return False
+    session.refresh_from_db()
+    return True
+
+
+def import_session_cancelled(session: ImportSession, result: ImportResult | None) -> None:
+    """The running import stopped at the cancel request: what committed stays, nothing was deactivated."""
+    who = (ImportSession.objects.filter(pk=session.pk).select_related("cancelled_by").only("cancelled_by__username")
+           .first())
+    by = _who(who.cancelled_by if who else None)
+    done = f"после {result.processed} из {result.total} объектов" if result and result.total else "до первой записи"
+    _finish(session, Status.CANCELLED, result,
+            f"отменён во время выполнения (отменил: {by}): остановлен {done}; записанное сохранено, "
+            "ничего не деактивировано")
+
+
+def import_session_fail_active(*, pk: int, message: str) -> ImportSession | None:
+    """End a pending or running session failed (its process is known dead); None if it already ended."""
+    with transaction.atomic():
+        session = ImportSession.objects.select_for_update().filter(pk=pk, status__in=ImportSession.ACTIVE_STATUSES).first()
+        if session is None:
+            return None
+        session.status = Status.FAILED
+        session.finished_at = timezone.now()
+        session.error_message = message
+        session.save(update_fields=["status", "finished_at", "error_message"])
+    return session
 
 
 def import_session_progress(session: ImportSession, result: ImportResult) -> None:
@@ -96,17 +179,30 @@ def _interrupted_message(session: ImportSession) -> str:
 
 
 def import_sessions_fail_stale(*, lock_token: str | None = None) -> int:
-    """Mark running sessions whose process went silent as failed; returns how many."""
-    sessions = ImportSession.objects.filter(status__in=ImportSession.ACTIVE_STATUSES,
-                                            heartbeat_at__lt=import_session_stale_cutoff())
+    """End failed the active sessions whose process is gone; returns how many.
+
+    Running (and pending without a queue job): silent for ``STALE_AFTER`` — the heartbeat rule.
+    Pending with a queue job: the job will never run (failed, cancelled, or vanished from Redis).
+    A queued job may wait for a worker for any time: its session is never judged by the heartbeat.
+    """
+    silent = Q(heartbeat_at__lt=import_session_stale_cutoff()) & (Q(status=Status.RUNNING) | Q(status=Status.PENDING, queue_job_id=""))
+    queued = Q(status=Status.PENDING) & ~Q(queue_job_id="")
+    sessions = ImportSession.objects.filter(silent | queued)
     if lock_token is not None:
         sessions = sessions.filter(lock_token=lock_token)
     count = 0
     with transaction.atomic():
         for session in sessions.select_for_update():
+            if session.status == Status.PENDING and session.queue_job_id:
+                if import_job_is_waiting(session.queue_job_id):
+                    continue
+                message = ("не выполнен: задание пропало из очереди, не дождавшись обработчика "
+                           "(Redis очищен или перезапущен?)")
+            else:
+                message = _interrupted_message(session)
             session.status = Status.FAILED
             session.finished_at = timezone.now()
-            session.error_message = _interrupted_message(session)
+            session.error_message = message
             session.save(update_fields=["status", "finished_at", "error_message"])
             count += 1
     return count

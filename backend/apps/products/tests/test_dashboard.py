@@ -159,3 +159,19 @@ def test_the_card_costs_the_same_queries_and_at_most_two_redis_commands_whatever
     few, many = cost(2), cost(200)
     assert few == many
     assert 1 <= many[1] <= 2
+
+
+def test_a_queued_import_nobody_takes_says_so_on_the_card(superuser, redis_conn, settings, tmp_path):
+    from apps.products.onec.synthetic import write_package
+    from apps.products.services.catalog_import import catalog_import_cancel, catalog_import_enqueue
+
+    write_package(tmp_path / "pkg", products=3)
+    session = catalog_import_enqueue(data_dir=tmp_path / "pkg", user=superuser)
+    try:
+        settings.IMPORT_NO_WORKER_AFTER = 0  # no worker runs in this test
+        card = card_for(superuser)
+        assert card["active"] == session and card["lock"].state == "held"
+        assert card["queue_note"] == "в очереди: нет работающего обработчика"
+        assert card["cancel_url"].endswith(f"/{session.pk}/cancel/")
+    finally:
+        catalog_import_cancel(session=session)

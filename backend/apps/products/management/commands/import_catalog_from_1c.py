@@ -2,7 +2,8 @@
 
 Programmatic callers (the admin action) pass the hidden ``--source`` / ``--triggered-by`` options so
 the session records who started the import and from where; ``call_command`` returns the session
-id of a completed import, and each way of not completing raises its own ``CommandError`` subclass.
+id of a completed import (with ``--queue``: of the queued one), and each way of not completing
+raises its own ``CommandError`` subclass.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from apps.products.locking import ImportAlreadyRunning, ImportLockUnavailable
 from apps.products.models import ImportSession
 from apps.products.onec.errors import CatalogImportError
-from apps.products.services.catalog_import import catalog_import_dry_run, catalog_import_run
+from apps.products.services.catalog_import import catalog_import_dry_run, catalog_import_enqueue, catalog_import_run
 
 
 class ImportLockTakenError(CommandError):
@@ -46,12 +47,17 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="validate and parse only; write nothing")
         parser.add_argument("--force", action="store_true",
                             help="read the package even if it holds the same data as the last clean import")
+        parser.add_argument("--queue", action="store_true",
+                            help="queue the import for `manage.py import_worker` and return at once; prints the "
+                                 "session id")
         # Internal, for callers that run the command on someone's behalf (the admin action).
         parser.add_argument("--source", default=ImportSession.Source.CLI, help=argparse.SUPPRESS)
         parser.add_argument("--triggered-by", metavar="USER_PK", help=argparse.SUPPRESS)
 
     def handle(self, *args, data_dir=None, dry_run=False, source=ImportSession.Source.CLI, triggered_by=None,
-               force=False, verbosity=1, **options):
+               force=False, queue=False, verbosity=1, **options):
+        if dry_run and queue:
+            raise CommandError("--dry-run и --queue несовместимы: проверка пакета выполняется сразу")
         if dry_run:
             try:
                 result = catalog_import_dry_run(data_dir=data_dir)
@@ -65,6 +71,8 @@ class Command(BaseCommand):
             raise CommandError(f"--source: неизвестный источник {source!r} "
                                f"(допустимы: {', '.join(ImportSession.Source.values)})")
         user = _user(triggered_by) if triggered_by is not None else None
+        if queue:
+            return self._enqueue(data_dir=data_dir, user=user, source=source, force=force)
 
         bar = _ProgressBar(self.stderr) if verbosity > 0 and _isatty(self.stderr) else None
         try:
@@ -83,6 +91,18 @@ class Command(BaseCommand):
             reason = next(iter(session.error_message.splitlines()), "причина не записана")
             raise ImportSessionFailedError(f"Импорт не выполнен: {reason}", session_id=session.session_id)
         return str(session.session_id)  # BaseCommand prints it; call_command returns it
+
+
+    def _enqueue(self, **kwargs) -> str:
+        try:
+            session = catalog_import_enqueue(**kwargs)
+        except ImportAlreadyRunning:
+            raise ImportLockTakenError("Импорт уже запущен другим процессом; дождитесь его завершения.") from None
+        except ImportLockUnavailable as exc:
+            raise ImportLockUnavailableError(f"Нельзя поставить импорт в очередь: {exc}") from None
+        self.stdout.write(f"Импорт поставлен в очередь: сессия {session.session_id} "
+                          "(выполнит `manage.py import_worker`)")
+        return str(session.session_id)
 
 
 def _user(pk):
