@@ -229,7 +229,7 @@ class ImportSession(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name="запустил"
     )
     data_dir = models.CharField("каталог данных", max_length=500, blank=True, default="")
-    started_at = models.DateTimeField("начат", default=timezone.now, db_index=True)
+    started_at = models.DateTimeField("начат", default=timezone.now)
     finished_at = models.DateTimeField("завершён", null=True, blank=True)
     heartbeat_at = models.DateTimeField("последний сигнал", null=True, blank=True)
     # When the pre-scan ended and writing began: the rate and time left are measured from here,
@@ -255,6 +255,8 @@ class ImportSession(models.Model):
         verbose_name = "сессия импорта"
         verbose_name_plural = "сессии импорта"
         ordering = ["-started_at", "-id"]
+        # The list's order: a page of it is an index range, however many sessions the table holds.
+        indexes = [models.Index(models.F("started_at").desc(), models.F("id").desc(), name="importsession_newest")]
         permissions = [("run_catalog_import", "Can run 1C catalog import")]
 
     def __str__(self) -> str:
