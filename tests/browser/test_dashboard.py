@@ -129,3 +129,21 @@ def test_the_card_button_submits_once_however_often_it_is_clicked(login, live_se
     assert page.locator(".alert-warning").count() == 0
     assert len(posts) == 1, posts
     assert ImportSession.objects.get().source == "dashboard"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_admin_follows_the_systems_colour_scheme(login, live_server, scheme):
+    page = login()
+    page.emulate_media(color_scheme=scheme)
+    page.goto(f"{live_server.url}/admin/")
+    assert page.evaluate("document.documentElement.getAttribute('data-bs-theme')") == scheme
+    # The card's text stays readable against its background in both.
+    contrast = page.evaluate("""() => {
+        const lum = c => { const [r, g, b] = c.match(/\\d+/g).slice(0, 3).map(Number).map(v => {
+            v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+        const card = document.querySelector('#import-card');
+        const fg = lum(getComputedStyle(card).color), bg = lum(getComputedStyle(card).backgroundColor);
+        return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    }""")
+    assert contrast >= 4.5, contrast

@@ -179,3 +179,6 @@ JAZZMIN_SETTINGS = {
     "order_with_respect_to": ["imports", "products", "products.product", "products.offer", "products.category",
                               "auth"],
 }
+# Light or dark as the person's system is set. (Jazzmin's theme chooser is left off: its labels
+# exist only in English.)
+JAZZMIN_UI_TWEAKS = {"default_theme_mode": "auto"}
