@@ -26,6 +26,7 @@ class Exchange(models.Model):
     bytes_received = models.BigIntegerField("получено байт", default=0)  # every chunk, archives included
     bytes_unpacked = models.BigIntegerField("распаковано байт", default=0)
     file_count = models.PositiveIntegerField("файлов", default=0)  # received files + unpacked members
+    unpack_seconds = models.FloatField("распаковка и сборка пакета, с", default=0)
     # An import was asked for while another import held the lock: 1C hears "progress" until
     # ONEC_EXCHANGE_LOCK_WAIT has passed since then.
     lock_wait_since = models.DateTimeField(null=True, blank=True)
@@ -84,7 +85,6 @@ class ExchangeImport(models.Model):
     session = models.OneToOneField("products.ImportSession", on_delete=models.CASCADE,
                                    related_name="exchange_import")
     requested_at = models.DateTimeField("запрошен")  # the mode=import call that asked for it
-    unpack_seconds = models.FloatField("распаковка, с", default=0)
     package_files = models.PositiveIntegerField("файлов в пакете", default=0)
     package_bytes = models.BigIntegerField("байт в пакете", default=0)
 

@@ -236,7 +236,9 @@ def _package_assemble(exchange: Exchange) -> str | None:
         staging.pending_move(incoming, package, plain)
     except (OSError, staging.UnsafeName) as exc:
         return f"не удалось собрать пакет из принятых файлов: {exc}"
-    logger.info("exchange %s: package assembled in %.2f s", exchange.exchange_id, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    Exchange.objects.filter(pk=exchange.pk).update(unpack_seconds=F("unpack_seconds") + seconds)
+    logger.info("exchange %s: package assembled in %.2f s", exchange.exchange_id, seconds)
     return None
 
 

@@ -1,0 +1,65 @@
+"""What an exchange leaves on record for the admin: its files, sizes and timings, per import session."""
+from __future__ import annotations
+
+import pytest
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from apps.onec_exchange.models import Exchange
+from apps.onec_exchange.selectors import session_exchange
+from apps.onec_exchange.templatetags.onec_exchange import short_duration
+from apps.products.models import ImportSession
+
+from .conftest import zip_bytes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_session_knows_the_files_sizes_and_timings_of_its_exchange(one_c, exchange_user, fixture_dir):
+    package = fixture_dir("classic_ns")
+    archive = zip_bytes(package)
+    one_c.start()
+    one_c.send("catalog.zip", archive)
+    one_c.send("import_files/<b>x</b>.jpg", b"jpeg")  # a name that must reach the page escaped
+    assert one_c.import_until_done("import.xml")[0].lines == ["success"]
+    session = ImportSession.objects.get()
+
+    info = session_exchange(session=session)
+
+    assert (info.exchange.user, info.number, info.imports) == (exchange_user, 1, 1)
+    assert sorted(f.name for f in info.files) == ["import.xml", "import_files/<b>x</b>.jpg", "import_files/ab/ski.jpg",
+                                                  "offers.xml"]
+    assert info.files_count == 4 and info.more_files == 0
+    assert info.files_bytes == sum(p.stat().st_size for p in package.rglob("*") if p.is_file()) + 4
+    assert [(a.name, a.size) for a in info.archives] == [("catalog.zip", len(archive))]
+    assert info.upload_started_at <= info.upload_finished_at <= info.link.requested_at <= session.started_at
+    assert info.import_duration == session.finished_at - session.started_at
+    assert info.folder_kept
+
+    html = render_to_string("onec_exchange/session_exchange.html", {"exchange_info": info})
+    assert "import_files/&lt;b&gt;x&lt;/b&gt;.jpg" in html and "<b>x</b>" not in html
+    assert "catalog.zip" in html and exchange_user.username in html
+
+
+def test_sessions_not_started_by_1c_have_no_exchange(fixture_dir, run_import):
+    session = run_import(fixture_dir("classic_ns"))
+    assert session_exchange(session=session) is None
+    assert render_to_string("onec_exchange/session_exchange.html", {"exchange_info": None}).strip() == ""
+
+
+def test_the_exchange_list_shows_exchanges_that_never_reached_an_import(one_c, admin_client, settings):
+    settings.ONEC_EXCHANGE_MAX_BYTES = 1500
+    one_c.start()
+    one_c.send("import.xml", b"a" * 2000)
+
+    listing = admin_client.get(reverse("admin:onec_exchange_exchange_changelist")).content.decode()
+
+    assert "обмен прерван: обмен больше лимита" in listing
+    page = admin_client.get(reverse("admin:onec_exchange_exchange_change", args=[Exchange.objects.get().pk]))
+    assert page.status_code == 200 and "import.xml" in page.content.decode()
+
+
+@pytest.mark.parametrize("value, text", [(None, "—"), (0.43, "0,4 с"), (12.4, "12 с"), (185, "3 мин 05 с"),
+                                         (3720, "1 ч 02 мин")])
+def test_durations_read_short(value, text):
+    assert short_duration(value) == text
