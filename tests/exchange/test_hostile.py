@@ -36,6 +36,14 @@ def test_checkauth_answers_a_cookie_1c_sends_back(one_c):
     assert one_c.init().lines == ["zip=yes", "file_limit=1000"]
 
 
+@pytest.mark.parametrize("url", ["/1c/exchange/", "/1c/exchange", "/bitrix/admin/1c_exchange.php"])
+def test_every_address_1c_may_be_given_answers(client, exchange_user, url):
+    one_c = OneC(client, username=exchange_user.username, url=url)
+    assert one_c.checkauth().word == "success"
+    assert one_c.init().word == "zip=yes"
+    assert one_c.call("file", body=b"<x/>", filename="import.xml").lines == ["success"]
+
+
 def test_init_follows_the_settings(one_c, settings):
     settings.ONEC_EXCHANGE_ZIP = False
     settings.ONEC_EXCHANGE_FILE_LIMIT = 5 * 1024 * 1024

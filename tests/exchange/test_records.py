@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from django.template.loader import render_to_string
 from django.urls import reverse
 
 from apps.onec_exchange.models import Exchange
@@ -36,15 +35,30 @@ def test_a_session_knows_the_files_sizes_and_timings_of_its_exchange(one_c, exch
     assert info.import_duration == session.finished_at - session.started_at
     assert info.folder_kept
 
-    html = render_to_string("onec_exchange/session_exchange.html", {"exchange_info": info})
-    assert "import_files/&lt;b&gt;x&lt;/b&gt;.jpg" in html and "<b>x</b>" not in html
-    assert "catalog.zip" in html and exchange_user.username in html
 
 
-def test_sessions_not_started_by_1c_have_no_exchange(fixture_dir, run_import):
+def test_the_session_page_shows_the_exchange(one_c, exchange_user, admin_client):
+    one_c.start()
+    one_c.send("catalog.zip", zip_bytes(entries={"import.xml": b"<\xd0\x9a\xd0\xbe"}))  # cut short: the import fails
+    one_c.send("import_files/<b>x</b>.jpg", b"jpeg")  # a name that must reach the page escaped
+    assert one_c.import_until_done("import.xml")[0].word == "failure"
+    session = ImportSession.objects.get()
+
+    page = admin_client.get(reverse("admin:products_importsession_change", args=[session.pk])).content.decode()
+
+    card = page[page.index('id="import-exchange"'):page.index('id="import-errors"')]
+    assert "Обмен с 1С" in card and exchange_user.username in card
+    assert "import_files/&lt;b&gt;x&lt;/b&gt;.jpg" in card and "<b>x</b>" not in page
+    assert "catalog.zip" in card and "Передача файлов" in card and "Ожидание начала импорта" in card
+    listing = admin_client.get(reverse("admin:products_importsession_changelist"), {"source": "exchange"})
+    assert str(session.session_id)[:8] in listing.content.decode()
+
+
+def test_sessions_not_started_by_1c_have_no_exchange(fixture_dir, run_import, admin_client):
     session = run_import(fixture_dir("classic_ns"))
     assert session_exchange(session=session) is None
-    assert render_to_string("onec_exchange/session_exchange.html", {"exchange_info": None}).strip() == ""
+    page = admin_client.get(reverse("admin:products_importsession_change", args=[session.pk])).content.decode()
+    assert 'id="import-exchange"' not in page and 'id="import-errors"' in page
 
 
 def test_the_exchange_list_shows_exchanges_that_never_reached_an_import(one_c, admin_client, settings):
@@ -59,7 +73,7 @@ def test_the_exchange_list_shows_exchanges_that_never_reached_an_import(one_c, a
     assert page.status_code == 200 and "import.xml" in page.content.decode()
 
 
-@pytest.mark.parametrize("value, text", [(None, "—"), (0.43, "0,4 с"), (12.4, "12 с"), (185, "3 мин 05 с"),
+@pytest.mark.parametrize("value, text", [(None, "—"), (0.43, "0,4 с"), (12.4, "12 с"), (185, "3 мин 5 с"),
                                          (3720, "1 ч 02 мин")])
-def test_durations_read_short(value, text):
-    assert short_duration(value) == text
+def test_durations_read_like_the_rest_of_the_session_page(value, text):
+    assert short_duration(value).replace("\u00a0", " ") == text

@@ -64,7 +64,8 @@ class ExchangeFile(models.Model):
     received_at = models.DateTimeField("первая часть", default=timezone.now)
     updated_at = models.DateTimeField("последняя часть", default=timezone.now)
     pending = models.BooleanField(default=True)  # arrived since the exchange last started an import
-    # The import that first read it (a later import of the same exchange reads the whole package again).
+    # The import that took this version of it in (a later import of the exchange reads the whole
+    # package again, but lists as its own only what arrived since the previous one).
     exchange_import = models.ForeignKey("ExchangeImport", null=True, blank=True, on_delete=models.SET_NULL,
                                         related_name="files")
 

@@ -1,27 +1,32 @@
-"""Template helpers for exchange records: short Russian durations."""
+"""``{% load onec_exchange %}``: the exchange behind an import session, for the session page.
+
+``{% exchange_section session %}`` draws nothing for sessions 1C's exchange did not start, so the
+session page includes it unconditionally without knowing about this app's models.
+"""
 from __future__ import annotations
 
 import datetime as dt
 
 from django import template
 
+from apps.products import display
+
+from ..selectors import session_exchange
+
 register = template.Library()
+
+
+@register.inclusion_tag("onec_exchange/session_exchange.html")
+def exchange_section(session):
+    return {"exchange_info": session_exchange(session=session)}
 
 
 @register.filter
 def short_duration(value) -> str:
-    """``timedelta`` or seconds → "0,4 с", "12 с", "3 мин 05 с", "1 ч 02 мин"; "—" when unknown."""
+    """``timedelta`` or seconds → "0,4 с", "12 с", "3 мин 5 с", "1 ч 02 мин" (the session page's style); "—" when unknown."""
     if value is None or value == "":
-        return "—"
-    seconds = value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
-    seconds = max(seconds, 0.0)
+        return display.DASH
+    seconds = max(value.total_seconds() if isinstance(value, dt.timedelta) else float(value), 0.0)
     if seconds < 10:
-        return f"{seconds:.1f} с".replace(".", ",")
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} с"
-    minutes, secs = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes} мин {secs:02d} с"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} ч {minutes:02d} мин"
+        return f"{seconds:.1f}{display.NBSP}с".replace(".", ",")
+    return display.format_duration(round(seconds))
