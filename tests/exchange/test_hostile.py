@@ -208,6 +208,14 @@ def test_a_file_must_be_posted(one_c):
         "cp1251") == "failure\nmode=file: файл передаётся телом POST-запроса"
 
 
+def test_a_body_without_content_length_is_refused_not_stored_empty(one_c):
+    one_c.start()
+    response = one_c.client.post(f"{URL}?type=catalog&mode=file&filename=import.xml", data=b"<x/>",
+                                 content_type="application/octet-stream", CONTENT_LENGTH="")
+    assert response.content.decode("cp1251").startswith("failure\nmode=file: нет заголовка Content-Length")
+    assert not ExchangeFile.objects.exists()
+
+
 # --- names -----------------------------------------------------------------------------------
 
 

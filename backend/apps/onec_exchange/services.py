@@ -138,6 +138,7 @@ def exchange_import_request(*, exchange: Exchange, user) -> Answer:
     asks again at once, polls every few seconds instead of in a tight loop.
     """
     deadline = time.monotonic() + settings.ONEC_EXCHANGE_POLL
+    Exchange.objects.filter(pk=exchange.pk).update(last_request_at=timezone.now())
     pause = threading.Event()  # never set: a bounded pause between looks
     while True:
         answer = _import_step(exchange, user)
@@ -152,6 +153,7 @@ def exchange_finish_ack(*, exchange: Exchange) -> Answer:
 
     Retiring what a full package no longer lists is done by the import itself.
     """
+    Exchange.objects.filter(pk=exchange.pk).update(last_request_at=timezone.now())
     exchange.refresh_from_db()
     if exchange.error_message:
         return failure(exchange.error_message)
@@ -215,6 +217,8 @@ def _package_assemble(exchange: Exchange) -> str | None:
     """Unpack the zips that arrived and move the other new files into ``package/``; a reason on failure."""
     started = time.monotonic()
     incoming, package = exchange.incoming_dir, exchange.package_dir
+    if not any(incoming.iterdir()):
+        return None  # moved by an earlier call that then found the lock taken
     plain = []
     for record in exchange.files.filter(pending=True).order_by("pk"):
         if not record.is_archive:

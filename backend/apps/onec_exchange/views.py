@@ -78,9 +78,9 @@ def _answer(request, call: dict) -> Answer:
         if request.method != "POST":
             return failure("mode=file: файл передаётся телом POST-запроса")
         try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
+            length = int(request.META["CONTENT_LENGTH"])
+        except (KeyError, ValueError):  # e.g. a chunked body: it would read as empty
+            return failure("mode=file: нет заголовка Content-Length (тело частями не принимается)")
         call["bytes"] = length
         return services.exchange_file_receive(exchange=exchange, filename=filename, body=request, length=length)
     if mode == "import":
