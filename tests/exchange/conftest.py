@@ -19,7 +19,6 @@ import pytest
 from django.contrib.auth.models import Permission
 from django_redis import get_redis_connection
 
-from apps.onec_exchange.auth import COOKIE_NAME
 from apps.products.locking import LOCK_KEY
 
 URL = "/1c/exchange/"

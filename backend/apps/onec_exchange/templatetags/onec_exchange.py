@@ -23,7 +23,8 @@ def exchange_section(session):
 
 @register.filter
 def short_duration(value) -> str:
-    """``timedelta`` or seconds → "0,4 с", "12 с", "3 мин 5 с", "1 ч 02 мин" (the session page's style); "—" when unknown."""
+    """``timedelta`` or seconds → "0,4 с", "12 с", "3 мин 5 с", "1 ч 02 мин", as the rest of the
+    session page writes durations; "—" when unknown."""
     if value is None or value == "":
         return display.DASH
     seconds = max(value.total_seconds() if isinstance(value, dt.timedelta) else float(value), 0.0)
