@@ -52,6 +52,9 @@ def test_the_session_page_shows_the_exchange(one_c, exchange_user, admin_client)
     assert "catalog.zip" in card and "Передача файлов" in card and "Ожидание начала импорта" in card
     listing = admin_client.get(reverse("admin:products_importsession_changelist"), {"source": "exchange"})
     assert str(session.session_id)[:8] in listing.content.decode()
+    dashboard = admin_client.get(reverse("admin:index")).content.decode()
+    last = dashboard[dashboard.index("import-card-last"):dashboard.index("import-card-run")]
+    assert session.short_id in last and "Обмен с 1С" in last and exchange_user.username in last
 
 
 def test_sessions_not_started_by_1c_have_no_exchange(fixture_dir, run_import, admin_client):
