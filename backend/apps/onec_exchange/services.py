@@ -281,6 +281,8 @@ def _last_import(exchange: Exchange) -> ExchangeImport | None:
 
 
 def _progress_text(session: ImportSession) -> str:
+    if session.status == ImportSession.Status.PENDING:
+        return "импорт в очереди: ждёт обработчика очереди импорта"
     if not session.total_items:
         return "импорт: проверка файлов пакета"
     return (f"импорт: обработано {session.processed_items} из {session.total_items} объектов "
@@ -290,6 +292,8 @@ def _progress_text(session: ImportSession) -> str:
 def _outcome(session: ImportSession) -> Answer:
     if session.status == ImportSession.Status.COMPLETED:
         return success()
+    if session.status == ImportSession.Status.CANCELLED:
+        return failure(f"импорт отменён в админке (сессия {session.session_id})")
     reason = next(iter(session.error_message.splitlines()), "") or "импорт завершился ошибкой"
     return failure(f"импорт не выполнен: {reason} (сессия {session.session_id})")
 
