@@ -219,6 +219,7 @@ class ImportSession(models.Model):
         DASHBOARD = "dashboard", "Панель управления"
         CLI = "cli", "Командная строка"
         WORKER = "worker", "Фоновая задача"
+        EXCHANGE = "exchange", "Обмен с 1С"  # 1C pushed the package over HTTP (apps.onec_exchange)
 
     MAX_STORED_ERRORS = 1000
 

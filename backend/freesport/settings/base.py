@@ -22,6 +22,11 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-key-change-me")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
@@ -36,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "apps.products",
+    "apps.onec_exchange",
 ]
 
 MIDDLEWARE = [
@@ -100,6 +106,22 @@ CACHES = {
 # --- 1C exchange
 ONEC_DATA_DIR = Path(os.environ.get("ONEC_DATA_DIR") or REPO_DIR / "data" / "import_1c")
 
+# 1C pushing its export over HTTP (/1c/exchange/, apps.onec_exchange; docs/operations.md).
+ONEC_EXCHANGE_DIR = Path(os.environ.get("ONEC_EXCHANGE_DIR") or REPO_DIR / "var" / "exchange")  # staging folders
+ONEC_EXCHANGE_ZIP = env_bool("ONEC_EXCHANGE_ZIP", True)  # offer 1C to send one zip (answer to mode=init)
+ONEC_EXCHANGE_FILE_LIMIT = env_int("ONEC_EXCHANGE_FILE_LIMIT", 10 * 1024 * 1024)  # bytes per request: 1C cuts files
+ONEC_EXCHANGE_MAX_BYTES = env_int("ONEC_EXCHANGE_MAX_BYTES", 4 * 1024 ** 3)  # received + unpacked, per exchange
+ONEC_EXCHANGE_MAX_FILES = env_int("ONEC_EXCHANGE_MAX_FILES", 100_000)  # received + unpacked, per exchange
+ONEC_EXCHANGE_LOCK_WAIT = env_int("ONEC_EXCHANGE_LOCK_WAIT", 30 * 60)  # s to answer "progress" while another import runs
+ONEC_EXCHANGE_POLL = float(os.environ.get("ONEC_EXCHANGE_POLL") or 3)  # s a mode=import call waits for news before "progress"
+ONEC_EXCHANGE_KEEP = env_int("ONEC_EXCHANGE_KEEP", 10)  # newest exchanges whose folders are kept
+ONEC_EXCHANGE_AUTH_TTL = env_int("ONEC_EXCHANGE_AUTH_TTL", 2 * 3600)  # s an idle exchange cookie stays valid
+ONEC_EXCHANGE_LOGIN_FAILURES = env_int("ONEC_EXCHANGE_LOGIN_FAILURES", 5)  # per user name per window
+ONEC_EXCHANGE_LOGIN_FAILURES_PER_ADDRESS = env_int("ONEC_EXCHANGE_LOGIN_FAILURES_PER_ADDRESS", 20)
+ONEC_EXCHANGE_LOGIN_WINDOW = env_int("ONEC_EXCHANGE_LOGIN_WINDOW", 15 * 60)  # s
+# Behind a reverse proxy REMOTE_ADDR is the proxy: name the META key it sets (e.g. HTTP_X_REAL_IP).
+ONEC_EXCHANGE_CLIENT_IP_HEADER = os.environ.get("ONEC_EXCHANGE_CLIENT_IP_HEADER", "")
+
 # --- How an import started from the admin runs (docs/operations.md, "Queued imports"):
 # "sync" inside the request (the default), or "queue": queued for `manage.py import_worker` (RQ).
 IMPORT_RUNNER = os.environ.get("IMPORT_RUNNER", "sync").strip().lower()
@@ -163,6 +185,8 @@ JAZZMIN_SETTINGS = {
     "icons": {
         "imports": "fa-solid fa-file-import",
         "imports.importsession": "fa-solid fa-clock-rotate-left",
+        "onec_exchange": "fa-solid fa-right-left",
+        "onec_exchange.exchange": "fa-solid fa-right-left",
         "products": "fa-solid fa-store",
         "products.importsession": "fa-solid fa-clock-rotate-left",
         "products.product": "fa-solid fa-box",
@@ -176,8 +200,8 @@ JAZZMIN_SETTINGS = {
         "auth.user": "fa-solid fa-user",
         "auth.group": "fa-solid fa-users",
     },
-    "order_with_respect_to": ["imports", "products", "products.product", "products.offer", "products.category",
-                              "auth"],
+    "order_with_respect_to": ["imports", "onec_exchange", "products", "products.product", "products.offer",
+                              "products.category", "auth"],
 }
 # Light or dark as the person's system is set. (Jazzmin's theme chooser is left off: its labels
 # exist only in English.)

@@ -6,18 +6,22 @@ can never overlap:
 
 - ``catalog_import_run`` runs an import now and returns its finished session (``IMPORT_RUNNER=sync``,
   the CLI);
-- ``catalog_import_enqueue`` / ``catalog_import_submit`` take the lock now, queue the import for a
-  worker and return its pending session at once; the worker runs it with ``catalog_import_run_queued``;
+- ``catalog_import_enqueue`` takes the lock now, queues the import for a worker and returns its
+  pending session at once; the worker runs it with ``catalog_import_run_queued``;
+- ``catalog_import_submit`` (the 1C exchange, which must answer within seconds) starts an import
+  without waiting: queued as above with ``IMPORT_RUNNER=queue``, else in a thread of this process;
 - ``catalog_import_cancel`` cancels a pending or running one, whoever runs it.
 """
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Callable
 
 from django.conf import settings
+from django.db import connections
 from redis.exceptions import RedisError
 
 from ..import_queue import import_job_cancel, import_job_enqueue, import_job_id
@@ -126,10 +130,33 @@ def catalog_import_submit(
 
     Takes the lock now, raising ``ImportAlreadyRunning`` / ``ImportLockUnavailable`` as
     ``catalog_import_run`` does (recording nothing then), records the session and hands the run over.
-    With ``IMPORT_RUNNER=queue`` the run goes to the import queue's workers (``catalog_import_enqueue``).
+    With ``IMPORT_RUNNER=queue`` the run goes to the import queue's workers (``catalog_import_enqueue``);
+    otherwise to a daemon thread of this process, which keeps the lock and its keeper here: if the
+    process dies, the heartbeat stops and the session is marked failed like any crashed import.
     """
-    # Merge point with the 1C exchange (issue 11): in sync mode it hands the run to a thread here.
-    return catalog_import_enqueue(data_dir=data_dir, user=user, source=source, force=force)
+    if settings.IMPORT_RUNNER == "queue":
+        return catalog_import_enqueue(data_dir=data_dir, user=user, source=source, force=force)
+    data_dir = _resolved(data_dir)
+    lock = acquire_import_lock(is_stale=import_lock_holder_is_stale)
+    try:
+        session = import_session_start(data_dir=data_dir, user=user, source=source, lock_token=lock.token)
+    except BaseException:
+        lock.release()
+        raise
+    threading.Thread(target=_run_in_thread, args=(session.pk, lock, force), name=f"catalog-import-{session.pk}",
+                     daemon=True).start()
+    return session
+
+
+def _run_in_thread(pk: int, lock: ImportLock, force: bool) -> None:
+    try:
+        session = ImportSession.objects.get(pk=pk)  # the thread's own copy: the caller keeps its object
+        _run_locked(session, lock, None, force=force)
+    except Exception:  # _run records the import's own failures; this is bookkeeping gone wrong
+        logger.exception("catalog import (session #%s) crashed in its thread", pk)
+    finally:
+        lock.release()
+        connections.close_all()  # this thread's own DB connections
 
 
 def catalog_import_run_queued(*, session_pk: int, force: bool = False) -> ImportSession | None:
