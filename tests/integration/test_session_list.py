@@ -275,7 +275,9 @@ def test_the_import_section_comes_first_in_the_menu_and_links_to_the_list(client
     html = get(client, "/admin/")
     menu = html[html.index('id="jazzy-navigation"'):]
     assert menu.index(">Импорт<") < menu.index(">Каталог<")
-    assert f'href="{CHANGELIST_URL}"' in menu[menu.index(">Импорт<"):menu.index(">Каталог<")]
+    section = menu[menu.index(">Импорт<"):menu.index(">Каталог<")]
+    assert f'href="{CHANGELIST_URL}"' in section
+    assert 'href="/admin/onec_exchange/exchange/"' in section  # 1C's exchanges sit there too
 
 
 def test_the_card_button_runs_the_locked_action_and_comes_back_to_the_dashboard(client, superuser, onec_package):

@@ -185,8 +185,7 @@ JAZZMIN_SETTINGS = {
     "icons": {
         "imports": "fa-solid fa-file-import",
         "imports.importsession": "fa-solid fa-clock-rotate-left",
-        "onec_exchange": "fa-solid fa-right-left",
-        "onec_exchange.exchange": "fa-solid fa-right-left",
+        "imports.exchange": "fa-solid fa-right-left",  # 1C's exchanges, in the Импорт section too
         "products": "fa-solid fa-store",
         "products.importsession": "fa-solid fa-clock-rotate-left",
         "products.product": "fa-solid fa-box",
@@ -200,8 +199,8 @@ JAZZMIN_SETTINGS = {
         "auth.user": "fa-solid fa-user",
         "auth.group": "fa-solid fa-users",
     },
-    "order_with_respect_to": ["imports", "onec_exchange", "products", "products.product", "products.offer",
-                              "products.category", "auth"],
+    "order_with_respect_to": ["imports", "products", "products.product", "products.offer", "products.category",
+                              "auth"],
 }
 # Light or dark as the person's system is set. (Jazzmin's theme chooser is left off: its labels
 # exist only in English.)
