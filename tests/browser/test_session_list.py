@@ -211,3 +211,20 @@ def test_the_session_page_shows_the_errors_table_and_the_csv_downloads(login, li
     with page.expect_navigation():
         page.get_by_role("link", name="2", exact=True).click()
     assert page.locator("table.import-errors tbody tr").count() == 10
+
+
+@pytest.mark.parametrize("where", ["session page", "list"])
+def test_cancel_buttons_really_post_the_cancel(login, live_server, where):
+    running = make(Status.RUNNING, total_items=100, processed_items=10)
+    page = login()
+    if where == "session page":
+        page.goto(f"{live_server.url}{LIST}{running.pk}/change/")
+        button = page.locator("#import-cancel")
+    else:
+        page.goto(f"{live_server.url}{LIST}")
+        button = page.locator("#result_list button.import-cancel")
+    with page.expect_navigation():
+        button.click()
+    assert "Отмена запрошена" in page.locator(".alert-info").inner_text()
+    running.refresh_from_db()
+    assert running.cancel_requested_at is not None and running.cancelled_by.username == "boss"
