@@ -41,8 +41,10 @@ SHOTS = (
     "01-dashboard.png", "02-card-running.png", "03-sessions-list.png", "04-progress.png", "05-status-filter.png",
     "06-start-success.png", "07-already-running.png", "08-session-failed.png", "09-session-errors.png",
     "10-session-results.png", "11-stale-lock.png", "12-redis-down.png", "13-no-permission.png",
-    "14-start-failed.png",
+    "14-start-failed.png", "15-cancel-running.png", "16-exchange-session.png", "17-exchanges-list.png",
+    "18-queued.png", "19-no-worker.png", "20-cancelled.png",
 )
+EXCHANGE_USER = "1c-exchange"
 
 
 # --- the demo state (runs in a child process with Django set up) -----------------------------
@@ -68,6 +70,8 @@ def seed() -> None:
     viewer = User.objects.create_user(VIEWER, "support@example.com", PASSWORD, is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_importsession"))
     operator = User.objects.create_user("operator", "operator@example.com", PASSWORD, is_staff=True)
+    exchange = User.objects.create_user(EXCHANGE_USER, "1c@example.com", PASSWORD)  # 1C's own login, not staff
+    exchange.user_permissions.add(Permission.objects.get(codename="run_catalog_import"))
 
     write_package(Path(settings.ONEC_DATA_DIR), products=300)
     call_command("import_catalog_from_1c", "--source", "cli", stdout=open(os.devnull, "w"))  # real stats
@@ -142,6 +146,35 @@ def serve(env: dict, log: Path):
         proc.wait(10)
 
 
+def exchange_as_1c(url: str, archive: bytes) -> None:
+    """What 1C's "Обмен с сайтом" does: log in, send the package as a zip in chunks, ask to import it
+    until the site says it is done."""
+    import base64
+    import urllib.parse
+
+    auth = "Basic " + base64.b64encode(f"{EXCHANGE_USER}:{PASSWORD}".encode()).decode()
+    cookie = {}
+
+    def call(mode, body=None, **params):
+        query = urllib.parse.urlencode({"type": "catalog", "mode": mode, **params})
+        headers = {"Authorization": auth, **({"Cookie": "=".join(cookie["pair"])} if cookie else {})}
+        request = urllib.request.Request(f"{url}/1c/exchange/?{query}", data=body, headers=headers,
+                                         method="POST" if body is not None else "GET")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.read().decode("windows-1251").split("\n")
+
+    word, *pair = call("checkauth")
+    assert word == "success", pair
+    cookie["pair"] = pair
+    limit = int(dict(line.split("=", 1) for line in call("init"))["file_limit"])
+    for start in range(0, len(archive), limit):
+        assert call("file", archive[start:start + limit], filename="export.zip")[0] == "success"
+    deadline = time.monotonic() + 120
+    while (answer := call("import", filename="goods/goods.xml"))[0] == "progress":
+        assert time.monotonic() < deadline, answer
+    assert answer[0] == "success", answer
+
+
 def shoot(target, path: Path, **kwargs) -> None:
     target.screenshot(path=str(path), animations="disabled", **kwargs)
 
@@ -170,6 +203,8 @@ def take(out: Path, work: Path, env: dict) -> None:
     from playwright.sync_api import sync_playwright
 
     db = sqlite3.connect(work / "db.sqlite3", isolation_level=None)
+    package = Path(env["ONEC_DATA_DIR"])
+    archive = Path(shutil.make_archive(str(work / "package"), "zip", package)).read_bytes()  # the good one, for later
 
     def sql(statement: str, *params) -> None:
         db.execute(statement, params)
@@ -202,6 +237,15 @@ def take(out: Path, work: Path, env: dict) -> None:
             page.wait_for_selector(".alert-warning")
             shoot(page, out / "07-already-running.png", clip=union_clip(page, ".alert-warning", "#run-catalog-import"))
 
+            beat()
+            page.locator("#result_list tr", has=page.locator(".import-status-running")) \
+                .locator(".field-session_link a").click()
+            with page.expect_navigation():
+                page.locator("#import-cancel").click()
+            page.wait_for_selector(".alert-info")
+            shoot(page, out / "15-cancel-running.png", clip=union_clip(page, ".alert-info", "#import-session .card"))
+            page.goto(f"{url}/admin/products/importsession/")
+
             failed = page.locator("#result_list tr", has=page.locator(".import-status-failed")).first
             failed.locator(".field-session_link a").click()
             page.wait_for_selector("#import-session")
@@ -228,8 +272,19 @@ def take(out: Path, work: Path, env: dict) -> None:
             page.wait_for_selector(".alert-success")
             shoot(page, out / "06-start-success.png", clip=union_clip(page, ".alert-success", "#import-card"))
 
-            goods = next((Path(env["ONEC_DATA_DIR"]) / "goods").rglob("*.xml"))
+            exchange_as_1c(url, archive)
+            page.goto(f"{url}/admin/products/importsession/?source=exchange")
+            page.locator("#result_list tbody .field-session_link a").first.click()
+            page.wait_for_selector("#import-exchange")
+            exchange_card = page.locator("#import-exchange").bounding_box()
+            shoot(page, out / "16-exchange-session.png", full_page=True,
+                  clip={**exchange_card, "height": min(exchange_card["height"], 560)})
+            page.goto(f"{url}/admin/onec_exchange/exchange/")
+            shoot(page, out / "17-exchanges-list.png", clip=union_clip(page, "#result_list"))
+
+            goods = next((package / "goods").rglob("*.xml"))
             goods.write_bytes(goods.read_bytes()[: goods.stat().st_size // 2])  # an upload cut in the middle
+            page.goto(f"{url}/admin/")
             with page.expect_navigation():
                 page.locator("#import-card").get_by_role("button", name="Запустить импорт").click()
             page.wait_for_selector(".alert-danger")
@@ -244,6 +299,27 @@ def take(out: Path, work: Path, env: dict) -> None:
                 page.locator("#import-card").get_by_role("button", name="Запустить импорт").click()
             page.wait_for_selector(".alert-danger")
             shoot(page, out / "12-redis-down.png", clip=union_clip(page, ".alert-danger", "#import-card .import-card-lock"))
+
+        # Queue mode with no worker running: the import waits, says so, and is cancelled.
+        shutil.rmtree(package)
+        shutil.unpack_archive(work / "package.zip", package)
+        with serve({**env, "IMPORT_RUNNER": "queue"}, work / "server.log") as url:
+            page = log_in(browser.new_context(viewport=VIEWPORT, locale="ru-RU"), url, ADMIN)
+            with page.expect_navigation():
+                page.locator("#import-card").get_by_role("button", name="Запустить импорт").click()
+            page.wait_for_selector(".alert-info")
+            shoot(page, out / "18-queued.png", clip=union_clip(page, ".alert-info", "#import-card .import-card-lock"))
+            earlier = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
+            sql("UPDATE products_importsession SET queued_at = ? WHERE status = 'pending'", earlier)
+            page.goto(f"{url}/admin/products/importsession/")
+            pending = page.locator("#result_list tr", has=page.locator(".import-status-pending"))
+            pending.locator(".import-queue-note").wait_for()
+            shoot(pending, out / "19-no-worker.png")
+            with page.expect_navigation():
+                pending.locator("button.import-cancel").click()
+            page.wait_for_selector(".alert-success")
+            shoot(page, out / "20-cancelled.png",
+                  clip=union_clip(page, ".alert-success", "#result_list tbody tr:first-child"))
         browser.close()
 
 
@@ -268,6 +344,7 @@ def main() -> None:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "freesport.settings.dev", "DEBUG": "true",
                "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}", "REDIS_URL": embedded_redis_url(redis_dir),
                "ONEC_DATA_DIR": str(work / "import_1c"), "MEDIA_ROOT": str(work / "media"),
+               "ONEC_EXCHANGE_DIR": str(work / "exchange"),
                "PYTHONPATH": str(ROOT / "backend"), "TIME_ZONE": "Europe/Moscow", "LOG_LEVEL": "WARNING"}
         try:
             subprocess.run([sys.executable, str(MANAGE), "migrate", "--no-input", "-v", "0"], env=env, check=True)

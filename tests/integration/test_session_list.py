@@ -331,3 +331,11 @@ def test_the_card_offers_no_cancel_without_the_import_permission(client, viewer)
     make(Status.RUNNING)
     client.force_login(viewer)
     assert "/cancel/" not in get(client, "/admin/")
+
+
+def test_a_requested_cancel_shows_instead_of_the_button(client, superuser):
+    running = make(Status.RUNNING, cancel_requested_at=timezone.now(), cancelled_by=superuser)
+    client.force_login(superuser)
+    for url in (page_url(running), CHANGELIST_URL, "/admin/"):
+        html = get(client, url)
+        assert "отмена запрошена" in html and "/cancel/" not in html, url

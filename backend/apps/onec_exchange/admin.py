@@ -7,6 +7,8 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from apps.products import display
+
 from .models import Exchange
 
 FILES_SHOWN = 200
@@ -14,7 +16,7 @@ FILES_SHOWN = 200
 
 @admin.register(Exchange)
 class ExchangeAdmin(admin.ModelAdmin):
-    list_display = ("started_at", "user", "remote_addr", "file_count", "received", "outcome")
+    list_display = ("started", "user", "remote_addr", "file_count", "received", "outcome")
     list_select_related = ("user",)
     date_hierarchy = "started_at"
     search_fields = ("exchange_id", "user__username", "remote_addr", "files__name")
@@ -34,6 +36,10 @@ class ExchangeAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # the record of what 1C sent; folders are pruned on their own
 
+    @admin.display(description="начат", ordering="started_at")
+    def started(self, obj: Exchange) -> str:
+        return display.local_time(obj.started_at)
+
     @admin.display(description="получено")
     def received(self, obj: Exchange) -> str:
         text = filesizeformat(obj.bytes_received)
@@ -42,11 +48,13 @@ class ExchangeAdmin(admin.ModelAdmin):
     @admin.display(description="итог")
     def outcome(self, obj: Exchange) -> str:
         if obj.error_message:
-            return obj.error_message
+            return format_html('<span class="text-danger">{}</span>', obj.error_message)
         imports = list(obj.imports.all())
         if not imports:
             return "файлы приняты, импорт не запрошен"
-        return f"импорт: {imports[-1].session.get_status_display().lower()}"
+        session = imports[-1].session  # the badge of the sessions list, linking to the session
+        return format_html('<a href="{}">{}</a>', reverse("admin:products_importsession_change", args=[session.pk]),
+                           display.session_status_badge(session))
 
     @admin.display(description="сессии импорта")
     def import_sessions(self, obj: Exchange) -> str:

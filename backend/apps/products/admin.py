@@ -25,6 +25,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from . import display
@@ -143,6 +144,8 @@ class ImportSessionAdmin(admin.ModelAdmin):
         carrying the form's CSRF token, without a form nested in the list's form."""
         if not obj.is_active:
             return ""
+        if obj.cancel_requested_at:
+            return mark_safe('<span class="small text-danger-emphasis">отмена запрошена</span>')
         return format_html('<button type="submit" class="btn btn-sm btn-outline-danger import-cancel" '
                            'formaction="{}" formnovalidate name="next" value="{}">'
                            '<i class="fa-solid fa-ban" aria-hidden="true"></i> Отменить</button>',
