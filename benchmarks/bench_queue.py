@@ -108,7 +108,7 @@ def main() -> None:
             print(f"| {name} | {statistics.median(values) * 1000:.0f} | {min(values) * 1000:.0f}–"
                   f"{max(values) * 1000:.0f} | {len(values)} |")
 
-        print(f"\n| measured | median ms | range ms | runs |\n|---|---|---|---|")
+        print("\n| measured | median ms | range ms | runs |\n|---|---|---|---|")
         row("queued → started (idle worker)", starts)
         row(f"cancel → stopped, while writing ({args.products} products)", cancels)
         row(f"cancel → stopped, in the pre-scan ({args.big_products} products)", prescan_cancels)

@@ -81,3 +81,32 @@ def _stat(session, kind: str, key: str) -> int:
 def stat():
     """``stat(session, "products", "created")``: a missing inner key means 0, a missing kind fails."""
     return _stat
+
+
+class ImportGate:
+    """Holds the next import inside its first progress report until ``open()``: "it is running now".
+
+    ``ImportGate(mocker)`` patches the service's progress hook; the import runs in another thread."""
+
+    def __init__(self, mocker):
+        import threading
+
+        from apps.products.services import import_sessions
+
+        self.running = threading.Event()
+        self._open = threading.Event()
+        original = import_sessions.import_session_progress
+
+        def held(session, result):
+            original(session, result)
+            if not self.running.is_set():
+                self.running.set()
+                assert self._open.wait(60), "the test never let the held import go on"
+
+        mocker.patch("apps.products.services.catalog_import.import_session_progress", side_effect=held)
+
+    def wait_running(self):
+        assert self.running.wait(60), "the import never started"
+
+    def open(self):
+        self._open.set()

@@ -16,8 +16,9 @@ from django.test import Client
 from apps.onec_exchange.models import Exchange, ExchangeFile, ExchangeImport
 from apps.products.models import ImportSession, Product
 from apps.products.onec.synthetic import write_package
-from apps.products.services import import_sessions
 from apps.products.services.catalog_import import catalog_import_run
+
+from tests.conftest import ImportGate
 
 from .conftest import OneC, make_exchange_user, natural_catalog, wait_for_background_imports, zip_bytes
 
@@ -34,27 +35,6 @@ def direct_import_of(*packages) -> tuple[dict, list[ImportSession]]:
     return natural_catalog(), sessions
 
 
-class Gate:
-    """Holds the next import inside its first progress report until ``open()``: "it is running now"."""
-
-    def __init__(self, mocker):
-        self.running = threading.Event()
-        self._open = threading.Event()
-        original = import_sessions.import_session_progress
-
-        def held(session, result):
-            original(session, result)
-            if not self.running.is_set():
-                self.running.set()
-                assert self._open.wait(60), "the test never let the held import go on"
-
-        mocker.patch("apps.products.services.catalog_import.import_session_progress", side_effect=held)
-
-    def wait_running(self):
-        assert self.running.wait(60), "the import never started"
-
-    def open(self):
-        self._open.set()
 
 
 def test_plain_files_in_chunks_then_import_polled_until_success(one_c, exchange_user, fixture_dir):
@@ -141,7 +121,7 @@ def test_a_changes_only_package_after_a_full_one(client, django_user_model, fixt
 def test_files_sent_while_an_import_runs_wait_for_the_next_import(one_c, fixture_dir, mocker):
     # The classic pair, interleaved as some 1C modules do: import.xml → import, then offers.xml → import.
     package = fixture_dir("classic_ns")
-    gate = Gate(mocker)
+    gate = ImportGate(mocker)
     one_c.start()
     one_c.send("import.xml", (package / "import.xml").read_bytes())
     one_c.send("import_files/ab/ski.jpg", (package / "import_files/ab/ski.jpg").read_bytes())
@@ -166,7 +146,7 @@ def test_files_sent_while_an_import_runs_wait_for_the_next_import(one_c, fixture
 
 
 def test_import_calls_answer_progress_while_the_import_runs(one_c, fixture_dir, mocker):
-    gate = Gate(mocker)
+    gate = ImportGate(mocker)
     one_c.start()
     one_c.send_dir(fixture_dir("ut11_full"))
 
@@ -184,7 +164,7 @@ def test_import_calls_answer_progress_while_the_import_runs(one_c, fixture_dir, 
 
 
 def test_an_exchange_waits_for_an_admin_import_and_never_overlaps_it(one_c, exchange_user, fixture_dir, mocker):
-    gate = Gate(mocker)
+    gate = ImportGate(mocker)
     results: queue.Queue = queue.Queue()
 
     def admin_import():
@@ -281,7 +261,7 @@ def test_old_exchange_folders_are_removed_but_their_records_kept(client, exchang
 
 def test_an_import_running_in_an_old_exchange_keeps_its_folder(client, exchange_user, settings, fixture_dir, mocker):
     settings.ONEC_EXCHANGE_KEEP = 1
-    gate = Gate(mocker)
+    gate = ImportGate(mocker)
     one_c = OneC(client, username=exchange_user.username)
     one_c.start()
     one_c.send_dir(fixture_dir("classic_ns"))

@@ -90,7 +90,7 @@ def test_a_queued_import_completes_in_a_worker_with_the_catalog_a_direct_import_
 
 def test_two_workers_run_one_queued_import_once_even_if_its_job_is_delivered_twice(workers, tmp_path, redis_conn):
     data_dir = big_package(tmp_path, products=200)
-    first, second = workers.start(), workers.start()
+    workers.start(), workers.start()
     session = catalog_import_enqueue(data_dir=data_dir)
     # A second delivery of the same session's job (as after a redelivery): both workers get one.
     import_job_enqueue(job_id=f"duplicate-{session.session_id}", session_pk=session.pk, force=False,

@@ -20,6 +20,8 @@ from apps.products.locking import KEEPALIVE_INTERVAL, LOCK_KEY, LOCK_TTL, STALE_
 from apps.products.models import ImportSession, Offer, Product
 from apps.products.services import import_sessions
 
+from tests.conftest import ImportGate
+
 from .conftest import CHANGELIST_URL, PACKAGE_PRODUCTS
 
 pytestmark = pytest.mark.django_db
@@ -54,27 +56,6 @@ def make_session(**fields) -> ImportSession:
     return ImportSession.objects.create(**{"status": Status.COMPLETED, "finished_at": timezone.now(), **fields})
 
 
-class _Gate:
-    """Holds an import inside its first progress report until ``open()``: "it is running now"."""
-
-    def __init__(self, mocker):
-        self.running = threading.Event()
-        self._open = threading.Event()
-        original = import_sessions.import_session_progress
-
-        def held(session, result):
-            original(session, result)
-            if not self.running.is_set():
-                self.running.set()
-                assert self._open.wait(60), "the test never let the held import go on"
-
-        mocker.patch("apps.products.services.catalog_import.import_session_progress", side_effect=held)
-
-    def wait_running(self):
-        assert self.running.wait(60), "the import never started"
-
-    def open(self):
-        self._open.set()
 
 
 def _in_thread(target, *args) -> tuple[threading.Thread, queue.Queue]:
@@ -223,7 +204,7 @@ def test_a_lock_held_by_someone_else_is_not_broken_or_released(client, superuser
 @pytest.mark.django_db(transaction=True)
 def test_racing_clicks_run_exactly_one_import(superuser, onec_package, mocker, redis_conn):
     racers = 4
-    gate = _Gate(mocker)
+    gate = ImportGate(mocker)
     clients = []
     for _ in range(racers):
         c = Client()
@@ -265,7 +246,7 @@ def test_racing_clicks_run_exactly_one_import(superuser, onec_package, mocker, r
 
 @pytest.mark.django_db(transaction=True)
 def test_a_cli_import_and_an_admin_click_never_overlap(client, superuser, onec_package, mocker, redis_conn):
-    gate = _Gate(mocker)
+    gate = ImportGate(mocker)
     cli, cli_result = _in_thread(call_command, "import_catalog_from_1c", "--data-dir", str(onec_package))
     gate.wait_running()
     try:
@@ -295,7 +276,7 @@ def test_an_import_outliving_the_lock_ttl_stays_exclusive(client, superuser, one
         renewals.release()
 
     mocker.patch("apps.products.services.catalog_import.import_session_beat", side_effect=counted_beat)
-    gate = _Gate(mocker)
+    gate = ImportGate(mocker)
     first = Client()
     first.force_login(superuser)
     runner, first_result = _in_thread(press_button, first)

@@ -60,7 +60,7 @@ def test_the_list_shows_each_sessions_badge_duration_progress_and_counts(client,
                         ("secondary", "fa-hourglass-half")):
         assert re.search(rf'text-bg-{color}[^>]*><i class="[^"]*{icon}', html)
     assert f"4{NB}мин 12{NB}с" in html
-    assert f'<progress value="250" max="1000"' in html and f"250 из 1{NB}000" in html
+    assert '<progress value="250" max="1000"' in html and f"250 из 1{NB}000" in html
     assert "объектов/с, ещё ~" in html
     assert f"{running.short_id}</a>" in html
     assert "root <span" in html and "Админка" in html

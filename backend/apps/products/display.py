@@ -76,6 +76,14 @@ def format_duration(seconds: float) -> str:
     return f"{secs}{NBSP}с"
 
 
+def format_seconds(seconds: float) -> str:
+    """A measured phase: tenths under 10 s (``0,4 с``, ``9,7 с``), then as ``format_duration``."""
+    seconds = max(0.0, float(seconds))
+    if seconds < 10:
+        return f"{seconds:.1f}{NBSP}с".replace(".", ",")
+    return format_duration(round(seconds))
+
+
 def format_time_left(seconds: float) -> str:
     """Rounded the way an estimate deserves: ``~40 с``, ``~4 мин``, ``~1 ч 05 мин``."""
     seconds = max(0, round(seconds))

@@ -65,11 +65,7 @@ def phase_timings(stats: dict) -> list[tuple[str, str]]:
     phases = [(key.removesuffix("_seconds"), value) for key, value in stats.items()
               if key.endswith("_seconds") and isinstance(value, (int, float))]
     phases.sort(key=lambda item: item[0] == "total")
-    return [(PHASE_LABELS.get(phase, phase), _seconds_text(value)) for phase, value in phases]
-
-
-def _seconds_text(seconds: float) -> str:
-    return f"{seconds:.1f}{display.NBSP}с".replace(".", ",") if seconds < 60 else display.format_duration(seconds)
+    return [(PHASE_LABELS.get(phase, phase), display.format_seconds(value)) for phase, value in phases]
 
 
 def session_page_context(session: ImportSession, *, errors_page=None) -> dict:

@@ -27,7 +27,4 @@ def short_duration(value) -> str:
     session page writes durations; "—" when unknown."""
     if value is None or value == "":
         return display.DASH
-    seconds = max(value.total_seconds() if isinstance(value, dt.timedelta) else float(value), 0.0)
-    if seconds < 10:
-        return f"{seconds:.1f}{display.NBSP}с".replace(".", ",")
-    return display.format_duration(round(seconds))
+    return display.format_seconds(value.total_seconds() if isinstance(value, dt.timedelta) else value)

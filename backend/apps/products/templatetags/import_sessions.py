@@ -8,24 +8,11 @@ from .. import display
 register = template.Library()
 
 
-@register.simple_tag
-def import_status_badge(session):
-    return display.session_status_badge(session)
-
-
-@register.simple_tag
-def import_duration(session):
-    return display.duration_text(session)
-
-
-@register.simple_tag
-def import_progress(session):
-    return display.progress_bar(session)
-
-
-@register.simple_tag
-def import_launched_by(session):
-    return display.launched_by(session)
+# The list's renderings, by the names templates use.
+register.simple_tag(display.session_status_badge, name="import_status_badge")
+register.simple_tag(display.duration_text, name="import_duration")
+register.simple_tag(display.progress_bar, name="import_progress")
+register.simple_tag(display.launched_by, name="import_launched_by")
 
 
 @register.filter

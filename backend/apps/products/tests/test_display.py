@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from apps.products import display
 from apps.products.models import ImportSession
@@ -118,7 +117,7 @@ def test_progress_bar_of_a_running_import():
     assert '<progress value="120000" max="216000"' in html
     assert f"55{NB}%" in html
     assert f"120{NB}000 из 216{NB}000" in html
-    assert f"с ошибками 3" in html
+    assert "с ошибками 3" in html
     assert f"2{NB}400 объектов/с, ещё ~40{NB}с" in html
 
 
