@@ -186,10 +186,12 @@ def _prescan_in_workers(files, data_dir: Path, should_stop=None) -> dict[Package
         futures = {pf: pool.submit(_scan_in_worker, pf, data_dir) for pf in biggest_first}
         running = set(futures.values())
         while running:
-            _, running = wait(running, timeout=STOP_POLL_S, return_when=FIRST_EXCEPTION)
-            if running and should_stop and should_stop():
+            # Asked before each wait, so a cancel that came before the workers started is never missed
+            # by small files finishing inside one poll.
+            if should_stop and should_stop():
                 stop.set()  # the pool's exit waits for the workers, which now give up at once
                 raise CatalogImportError("импорт остановлен во время предварительной проверки")
+            _, running = wait(running, timeout=STOP_POLL_S, return_when=FIRST_EXCEPTION)
         return {pf: future.result() for pf, future in futures.items()}  # re-raises a file's error
 
 
