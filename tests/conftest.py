@@ -34,6 +34,35 @@ def take_catalog_snapshot() -> dict[str, list[dict]]:
     return {model.__name__: list(model.objects.order_by("pk").values()) for model in catalog_models()}
 
 
+def catalog_state() -> dict[str, dict]:
+    """The catalog as 1C sees it, keyed by Ид, for comparing with an expected catalog written by hand.
+
+    Products, offers, prices and stock with their active flags; pks, timestamps and hashes left out.
+    ``images`` is how many pictures a product has (where they are stored is the picture tests' job).
+    """
+    from apps.products import models as m
+
+    def dec(value):
+        return None if value is None else format(value.normalize(), "f")
+
+    return {
+        "categories": {c.onec_id: {"name": c.name, "parent": c.parent.onec_id if c.parent else None,
+                                   "active": c.is_active}
+                       for c in m.Category.objects.select_related("parent")},
+        "products": {p.onec_id: {"name": p.name, "sku": p.sku, "active": p.is_active,
+                                 "category": p.category.onec_id if p.category else None,
+                                 "images": p.images.count()}
+                     for p in m.Product.objects.select_related("category")},
+        "offers": {o.onec_id: {"product": o.product.onec_id, "name": o.name, "active": o.is_active,
+                               "characteristics": o.characteristics, "quantity": dec(o.quantity)}
+                   for o in m.Offer.objects.select_related("product")},
+        "prices": {(p.offer.onec_id, p.price_type.onec_id): dec(p.value)
+                   for p in m.Price.objects.select_related("offer", "price_type")},
+        "stock": {(s.offer.onec_id, s.warehouse.onec_id): dec(s.quantity)
+                  for s in m.Stock.objects.select_related("offer", "warehouse")},
+    }
+
+
 @pytest.fixture
 def catalog_snapshot():
     """``catalog_snapshot()`` -> a comparable dump of all catalog tables."""
