@@ -68,9 +68,10 @@ _SECTION_END = re.compile(r"</(?:[^\s<>/:]+:)?(Классификатор|Кат
 _DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']""")
 
 PEEK_CHUNK = 16 * 1024
-# The first good or offer sits in the first few KiB of any export; a classifier file may be bigger
-# (thousands of groups or property values), and its kind is known from its first parts anyway.
-PEEK_LIMIT = 256 * 1024
+# The first good or offer sits within the first few KiB of its section. A classifier may run to
+# megabytes (thousands of groups or property values) before a Каталог: the head stops here, knowing
+# the classifier's first parts, and the tail tells whether goods or offers follow.
+PEEK_LIMIT = 64 * 1024
 TAIL_BYTES = 16 * 1024  # the closing tags of the last section are in the last bytes
 
 
@@ -145,11 +146,11 @@ def classify(fh: BinaryIO, *, size: int, rel: str) -> str:
     root element, a DOCTYPE, or an orders document."""
     peek = _Peek(rel)
     parser = etree.XMLPullParser(events=("start", "end"), **PARSER_OPTIONS)
-    head, read = b"", 0
+    head, chunk, read = b"", b"", 0
     try:
         while not peek.done and read < PEEK_LIMIT and (chunk := fh.read(PEEK_CHUNK)):
             if not read:
-                head = chunk[:512]
+                head = chunk
             read += len(chunk)
             parser.feed(chunk)
             for event, el in parser.read_events():
@@ -161,8 +162,12 @@ def classify(fh: BinaryIO, *, size: int, rel: str) -> str:
     if not peek.root_seen:
         what = "пустой файл" if size == 0 else "не найден корневой элемент"
         raise CatalogImportError(f"это не документ CommerceML ({what})", file=rel)
-    if not peek.root_ended and size > read:
-        last = _last_section(fh, start=max(read, size - TAIL_BYTES), encoding=_encoding(head))
+    if not peek.root_ended:  # stopped early: a later section may carry a later kind
+        if read < size:
+            fh.seek(max(read, size - TAIL_BYTES))
+            chunk = fh.read(TAIL_BYTES)
+        # else the file's end is in the last chunk read
+        last = _last_section(chunk, encoding=_encoding(head))
         if last in _LAST_SECTION_KINDS:
             peek.kinds.append(_LAST_SECTION_KINDS[last])
     # A file carrying several kinds (the classic import.xml: classifier and goods) is read after
@@ -234,13 +239,11 @@ def _encoding(head: bytes) -> str | None:
     return None if codec.name.startswith(("utf-16", "utf-32")) else codec.name
 
 
-def _last_section(fh: BinaryIO, *, start: int, encoding: str | None) -> str | None:
-    """The local name of the last section closed in the file's last bytes (from ``start``)."""
+def _last_section(tail: bytes, *, encoding: str | None) -> str | None:
+    """The local name of the last section closed in ``tail``, the file's last bytes."""
     if encoding is None:
         return None
-    fh.seek(start)
-    text = fh.read(TAIL_BYTES).decode(encoding, errors="ignore")
-    found = _SECTION_END.findall(text)
+    found = _SECTION_END.findall(tail.decode(encoding, errors="ignore"))
     return found[-1] if found else None
 
 

@@ -93,9 +93,8 @@ def iter_events(pf: PackageFile, *, tags: tuple[str, ...]) -> Iterator[object]:
                 checked = True
             if el.getparent() is not None:  # the root's own end is the end of the file
                 yield el
-        if not checked:  # not even the root matched: another document (``<x/>``) must not pass as empty
-            raise CatalogImportError(f"это не документ CommerceML (нет корневого элемента <{ROOT_TAG}>)",
-                                     file=pf.rel)
+        if not checked:  # no element matched, not even the root: another document (``<x/>``), not an empty one
+            check_document(parser.root, pf.rel)
     except etree.XMLSyntaxError as exc:
         raise CatalogImportError(f"повреждённый или неполный XML ({exc.msg or exc})", file=pf.rel) from None
     except OSError as exc:
