@@ -429,6 +429,20 @@ def test_the_last_section_is_found_at_the_end(enc, ns):
     assert kind_of(big_classifier_then(OFFER_PACKAGE.format("<Цены/>"), ns=ns, enc=enc)) == "offers"
 
 
+@pytest.mark.parametrize("offset", range(-20, 4))
+def test_a_closing_tag_across_the_end_of_the_head_is_found(offset):
+    """The head stops at PEEK_LIMIT inside an offers package it saw start but not carry anything;
+    its closing tag starts ``offset`` bytes from there, maybe half in the head, half in the tail."""
+    groups = "".join(f"<Группа><Ид>a{i}</Ид></Группа>" for i in range(500))
+    before = doc(f"<Классификатор>{HEADER}<Группы>{groups}</Группы></Классификатор><ПакетПредложений>{HEADER}")
+    before = before.split("</Комм".encode())[0]
+    padding = layout.PEEK_LIMIT + offset - len(before)
+    assert padding > 0
+    content = before + b" " * padding + "</ПакетПредложений></КоммерческаяИнформация>\n".encode()
+    assert content.index("</ПакетПредложений>".encode()) == layout.PEEK_LIMIT + offset
+    assert kind_of(content) == "offers"
+
+
 @pytest.mark.django_db
 def test_a_file_whose_kind_cannot_be_told_is_read_last(fixture_dir, run_import):
     """CommerceML with nothing the catalog reads: not refused, read after everything, imports nothing."""

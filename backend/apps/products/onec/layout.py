@@ -25,8 +25,10 @@ their paths (``goods/2/`` before ``goods/10/``).
 
 Telling costs a bounded read: the file's head is parsed (same hardened settings as the pre-scan)
 only up to its first good or offer, at most ``PEEK_LIMIT`` bytes, and the name of its last section
-is taken from its last ``TAIL_BYTES``. A file that is not CommerceML is refused here, naming it,
-before anything is read further; the pre-scan then validates every file completely.
+is taken from its last ``TAIL_BYTES``. A file that is not CommerceML, or is an orders ``Документ``
+(whose ``Товары`` the reader would take for goods), is refused here, naming it, before anything is
+read further; one carrying nothing the catalog reads (an empty document) is kept and read last. The
+pre-scan then validates every file completely.
 """
 from __future__ import annotations
 
@@ -163,11 +165,13 @@ def classify(fh: BinaryIO, *, size: int, rel: str) -> str:
         what = "пустой файл" if size == 0 else "не найден корневой элемент"
         raise CatalogImportError(f"это не документ CommerceML ({what})", file=rel)
     if not peek.root_ended:  # stopped early: a later section may carry a later kind
+        tail = chunk  # the file's end, if the head read it all
         if read < size:
-            fh.seek(max(read, size - TAIL_BYTES))
-            chunk = fh.read(TAIL_BYTES)
-        # else the file's end is in the last chunk read
-        last = _last_section(chunk, encoding=_encoding(head))
+            start = max(read, size - TAIL_BYTES)
+            fh.seek(start)
+            # right after the head: keep its last chunk, a closing tag may straddle the two
+            tail = (chunk if start == read else b"") + fh.read(TAIL_BYTES)
+        last = _last_section(tail, encoding=_encoding(head))
         if last in _LAST_SECTION_KINDS:
             peek.kinds.append(_LAST_SECTION_KINDS[last])
     # A file carrying several kinds (the classic import.xml: classifier and goods) is read after
