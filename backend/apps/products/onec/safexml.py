@@ -1,4 +1,5 @@
-"""The one place the importer opens XML: hardened parser settings and the pre-scan.
+"""The importer's XML safety: the hardened parser settings every parse uses (the layout's peek at
+each file's head, the pre-scan, the reader), the document check, and the pre-scan.
 
 1C files are untrusted input. lxml is asked never to load a DTD, resolve an entity or touch the
 network, and any document carrying a DOCTYPE is refused outright: a CommerceML export never has
