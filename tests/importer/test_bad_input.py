@@ -144,11 +144,23 @@ def symlink_outside(fixture_dir, tmp_path):
     return d, "offers.xml"
 
 
-def unknown_layout(fixture_dir, tmp_path):
-    d = tmp_path / "unknown"
-    d.mkdir()
-    shutil.copy(fixture_dir("classic_ns") / "import.xml", d / "foo.xml")
-    return d, "foo.xml"
+def not_commerceml_beside(fixture_dir, tmp_path):
+    """A good package plus an XML file that is something else, in a folder of its own."""
+    d = fixture_dir("classic_ns")
+    (d / "notes").mkdir()
+    (d / "notes" / "foo.xml").write_bytes(b'<?xml version="1.0"?>\n<notes><note>1C</note></notes>\n')
+    return d, "notes/foo.xml"
+
+
+def orders_document(fixture_dir, tmp_path):
+    """CommerceML, but an order: its Товары must not be read as goods."""
+    d = fixture_dir("classic_ns")
+    (d / "orders.xml").write_text(f"""<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация {NS2}><Документ><Ид>1</Ид><Номер>1</Номер><ХозОперация>Заказ товара</ХозОперация>
+<Товары><Товар><Ид>b0000bad-0000-4000-8000-000000000002</Ид><Наименование>{MARKER}</Наименование>
+<ЦенаЗаЕдиницу>1</ЦенаЗаЕдиницу><Количество>1</Количество></Товар></Товары></Документ></КоммерческаяИнформация>
+""", encoding="utf-8")
+    return d, "orders.xml"
 
 
 def missing_dir(fixture_dir, tmp_path):
@@ -189,7 +201,9 @@ CASES = {
     "ut11-truncated-last-file": ut11_truncated_last_file,
     "ut11-doctype-in-last-file": ut11_doctype_in_last_file,
     "symlink-outside": symlink_outside,
-    "unknown-layout": unknown_layout,
+    "not-commerceml-root": with_import_xml(b'<?xml version="1.0" encoding="UTF-8"?>\n<x/>\n'),
+    "not-commerceml-beside": not_commerceml_beside,
+    "orders-document": orders_document,
     "missing-dir": missing_dir,
     "empty-dir": empty_dir,
     "no-xml-files": only_images_dir,

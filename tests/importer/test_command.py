@@ -89,7 +89,7 @@ def test_dry_run_on_a_populated_catalog_changes_nothing(fixture_dir, run_import,
     assert ImportSession.objects.count() == 1
 
 
-@pytest.mark.parametrize("case", ["truncated", "xxe-outside-file", "unknown-layout", "missing-dir"])
+@pytest.mark.parametrize("case", ["truncated", "xxe-outside-file", "not-commerceml-root", "missing-dir"])
 def test_dry_run_refuses_a_bad_package(fixture_dir, tmp_path, case):
     data_dir, culprit = CASES[case](fixture_dir, tmp_path)
     with pytest.raises(CommandError) as excinfo:

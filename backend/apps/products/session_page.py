@@ -33,6 +33,8 @@ LAYOUT_LABELS = {
     "ut11": "УТ 11 «Обмен с сайтом» (CommerceML 3.x, подпапки groups/, goods/, offers/…)",
     "package": "пакет CommerceML 2.09 (import___*.xml, offers___*.xml…)",
     "classic": "классическая пара import.xml + offers.xml (CommerceML 2.04–2.08)",
+    "bitrix": "модуль обмена 1С-Битрикс (CommerceML 3.x: import.xml в корне, подпапки goods/1/, properties/1/…)",
+    "other": "файлы с другими именами (вид каждого определён по содержимому)",
 }
 PHASE_LABELS = {
     "prescan": "Проверка пакета (до первой записи)",

@@ -2,9 +2,9 @@
 
 The pipeline, in the order a package flows through it:
 
-1. ``layout``   — find the files in the data dir, recognise the export's layout, order them
+1. ``layout``   — find the files in the data dir, tell each one's kind by its content, order them
                   (classifier → goods → offers → prices → stock).
-2. ``safexml``  — the one place XML is opened: hardened lxml settings (no DTD, no entities,
+2. ``safexml``  — the hardened lxml settings every parse uses (no DTD, no entities,
                   no network) and the pre-scan that validates every file and counts its items
                   before anything is written.
 3. ``reader``   — streams each file element by element into plain records (``records``).

@@ -1,4 +1,5 @@
-"""The one place the importer opens XML: hardened parser settings and the pre-scan.
+"""The importer's XML safety: the hardened parser settings every parse uses (the layout's peek at
+each file's head, the pre-scan, the reader), the document check, and the pre-scan.
 
 1C files are untrusted input. lxml is asked never to load a DTD, resolve an entity or touch the
 network, and any document carrying a DOCTYPE is refused outright: a CommerceML export never has
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from lxml import etree
 
 from .errors import CatalogImportError
-from .layout import PackageFile
+
+if TYPE_CHECKING:  # layout itself parses with PARSER_OPTIONS and check_document
+    from .layout import PackageFile
 
 ROOT_TAG = "КоммерческаяИнформация"
 # Containers whose attribute СодержитТолькоИзменения says whether the file is a full export.
@@ -31,6 +34,9 @@ STREAMED_TAGS = ("Классификатор", "ТипыЦен", "Склады",
 REFERENCE_ITEMS = {"Свойства": "Свойство", "ТипыЦен": "ТипЦены", "Склады": "Склад"}
 _ITEM_PARENTS = {"Товар": "Товары", "Предложение": "Предложения"}
 _REFERENCE_PARENTS = ("Классификатор", "ПакетПредложений")
+# Every parse of a package file (the layout's peek, the pre-scan, the reader) uses these.
+PARSER_OPTIONS = dict(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False,
+                      remove_comments=True, remove_pis=True)
 
 
 def localname(tag: str) -> str:
@@ -78,37 +84,35 @@ def iter_events(pf: PackageFile, *, tags: tuple[str, ...]) -> Iterator[object]:
         str(pf.path),
         events=("end",),
         tag=[f"{{*}}{name}" for name in (ROOT_TAG, *tags)],
-        resolve_entities=False,
-        load_dtd=False,
-        no_network=True,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
+        **PARSER_OPTIONS,
     )
     try:
         checked = False
         for _, el in parser:
             if not checked:
-                _check_document(el, pf)
+                check_document(el, pf.rel)
                 checked = True
             if el.getparent() is not None:  # the root's own end is the end of the file
                 yield el
+        if not checked:  # no element matched, not even the root: another document (``<x/>``), not an empty one
+            check_document(parser.root, pf.rel)
     except etree.XMLSyntaxError as exc:
         raise CatalogImportError(f"повреждённый или неполный XML ({exc.msg or exc})", file=pf.rel) from None
     except OSError as exc:
         raise CatalogImportError(f"не удалось прочитать файл ({exc.strerror or exc})", file=pf.rel) from None
 
 
-def _check_document(el, pf: PackageFile) -> None:
+def check_document(el, rel: str) -> None:
+    """Refuse a document with a DOCTYPE or whose root is not CommerceML (``el``: any element of it)."""
     tree = el.getroottree()
     docinfo = tree.docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise CatalogImportError("документ содержит DOCTYPE/сущности — такие файлы не принимаются "
-                                 "(выгрузка 1С их не содержит)", file=pf.rel)
+                                 "(выгрузка 1С их не содержит)", file=rel)
     root = tree.getroot()
     if localname(root.tag) != ROOT_TAG:
         raise CatalogImportError(f"это не документ CommerceML (корневой элемент <{localname(root.tag)}>)",
-                                 file=pf.rel)
+                                 file=rel)
 
 
 def release(el) -> None:
