@@ -61,6 +61,7 @@ class CatalogWriter:
                            Property.objects.values_list("onec_id", "name", "choices")}
         self.pictures = PictureStore()
         self.picture_seconds = 0.0  # the reader's share (finding and hashing), summed from the records
+        self.pictures_named = False  # whether any good of the package named a picture
 
     # --- the generic upsert -------------------------------------------------------------
     def _upsert(self, model: type[models.Model], rows: dict[str, dict], entity: str,
@@ -172,7 +173,10 @@ class CatalogWriter:
         # name change the product. No pictures: ``[]``, the digest such products always had.
         pictures = {rec.onec_id: [(p.source, p.sha256) for p in rec.images] for rec in recs}
         retry = {rec.onec_id for rec in recs if rec.images_failed}
-        self.picture_seconds += sum(rec.picture_seconds for rec in recs)
+        picture_seconds = [rec.picture_seconds for rec in recs if rec.images or rec.images_failed]
+        if picture_seconds:
+            self.picture_seconds += sum(picture_seconds)
+            self.pictures_named = True
         ids, written = self._upsert(Product, rows, "products", extra=pictures, retry=retry)
         for pk in ids.values():
             self.seen["products"].add(pk)
