@@ -256,3 +256,30 @@ def test_the_admin_shows_escaped_thumbnails(media, fixture_dir, run_import, admi
     page = admin_client.get(f"/admin/products/product/{ball.pk}/change/").content.decode()
     assert f'<img src="{settings.MEDIA_URL}{RED_NAME}" alt="{RED}" width="160"' in page
     assert f'<img src="{settings.MEDIA_URL}{BLUE_NAME}" alt="{BLUE}" width="160"' in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_keeps_old_path_rows_and_the_next_import_replaces_them(media, fixture_dir, run_import):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("products", "0005_importsession_source_exchange")], [("products", "0006_productimage_file")]
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    try:
+        executor.migrate(before)
+        old = MigrationExecutor(connection).loader.project_state(before).apps
+        product = old.get_model("products", "Product").objects.create(
+            onec_id=PUMP, name="Насос для мячей", sku="PUMP-1", import_hash="stale-digest-of-the-old-import")
+        old.get_model("products", "ProductImage").objects.create(product=product, path=RED, position=0)
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(latest)
+
+    kept = ProductImage.objects.get()
+    assert (kept.product.onec_id, kept.path, kept.file.name, kept.product.import_hash) == (PUMP, RED, "", "")
+
+    run_import(fixture_dir("pictures"))
+    assert pictures()[PUMP] == [(RED, RED_NAME)]
