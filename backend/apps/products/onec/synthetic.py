@@ -369,7 +369,7 @@ class _Segment:
         if self.pictures is None:
             return ""
         path = self.pictures / p.image
-        path.parent.mkdir(exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(picture_png(p.guid))
         return f"\t\t\t\t<Картинка>{p.image}</Картинка>\n"
 
