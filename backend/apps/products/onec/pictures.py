@@ -46,6 +46,7 @@ _SIGNATURES = (
     (b"BM", "bmp"),
 )
 _FINDER_MEMO = 4096  # pictures remembered per goods file (shared pictures are hashed once)
+_STORED_MEMO = 50_000  # names the writer remembers as stored (~5 MB)
 
 
 class Picture(NamedTuple):
@@ -172,6 +173,8 @@ class PictureStore:
 
         A name a ``ProductImage`` row already uses is in storage (rows are written after the copy):
         one query per batch instead of an ``exists()`` per picture, which is a request on S3 & co."""
+        if len(self.stored) > _STORED_MEMO:
+            self.stored.clear()  # memory stays flat on huge catalogs; a forgotten name costs one query
         unknown = set(pictures) - self.stored
         if unknown:
             self.stored.update(name for (name,) in fetch_rows(self.model, ["file"], "file", unknown))
