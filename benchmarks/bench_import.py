@@ -31,7 +31,8 @@ sys.path.insert(0, str(BACKEND))
 
 from apps.products.onec.synthetic import NAMESPACE, Catalog, write_package  # noqa: E402
 
-PACKAGE_DEFAULTS = {"offers_per_product": 3, "price_types": 3, "warehouses": 2, "seed": 1, "segment_size": None}
+PACKAGE_DEFAULTS = {"offers_per_product": 3, "price_types": 3, "warehouses": 2, "seed": 1, "segment_size": None,
+                    "pictures": False}
 RECORD_TAGS = frozenset(
     f"{{{NAMESPACE}}}{tag}"
     for tag in ("Товар", "Предложение", "Группа", "Свойство", "ТипЦены", "Склад", "ЕдиницаИзмерения")
@@ -137,7 +138,7 @@ def child_parse(data_dir: Path) -> None:
 # --- the package and the COPY data, cached per size and parameters -----------------------------
 
 def ensure_package(products: int, params: dict) -> tuple[Path, dict]:
-    base = OUT / str(products)
+    base = OUT / (f"{products}-pictures" if params.get("pictures") else str(products))
     meta_path = base / "package.json"
     sources = (BACKEND / "apps/products/onec/synthetic.py", Path(__file__))
     gen_params = {"products": products, **params}
@@ -172,7 +173,7 @@ def write_copy_files(copy_dir: Path, params: dict) -> None:
     """COPY text files holding the package's own rows, with the values the real tables would get."""
     log("writing the COPY floor data")
     copy_dir.mkdir(parents=True, exist_ok=True)
-    catalog = Catalog(**{k: v for k, v in params.items() if k != "segment_size"})
+    catalog = Catalog(**{k: v for k, v in params.items() if k not in ("segment_size", "pictures")})
     ts = "2025-01-01 00:00:00+00"
     files = {table: (copy_dir / f"{table}.tsv").open("w", encoding="utf-8", buffering=1 << 20) for table in COPY_TABLES}
     category_ids: dict[str, int] = {}
@@ -298,7 +299,12 @@ def bench_size(products: int, *, params: dict, repeat: int, db: BenchDatabase, w
     warm_page_cache(package_dir, package_dir.parent / "copy")
     failed = False
     runs: dict[str, list[float]] = {
-        k: [] for k in ("parse", "parse_rss", "copy", "import", "rss", "reimport", "reimport_unforced")}
+        k: [] for k in ("parse", "parse_rss", "copy", "import", "rss", "reimport", "reimport_unforced",
+                        "pictures_stored", "pictures_stored_by_reimport")}
+    # Pictures go to a MEDIA_ROOT emptied before each first import (so it copies every picture);
+    # the re-import finds them all there.
+    media = package_dir.parent / "media"
+    env = {**db.env, "MEDIA_ROOT": str(media)}
     for r in range(1, repeat + 1):
         log(f"{products}: run {r}/{repeat}: parse floor")
         _, rss, output = run_measured([sys.executable, __file__, "--child-parse", str(package_dir)])
@@ -309,22 +315,28 @@ def bench_size(products: int, *, params: dict, repeat: int, db: BenchDatabase, w
         if not with_import:
             continue
         db.recreate()
+        shutil.rmtree(media, ignore_errors=True)
         import_cmd = [sys.executable, str(MANAGE), "import_catalog_from_1c", "--data-dir", str(package_dir)]
         try:
             log(f"{products}: run {r}/{repeat}: import into an empty database")
-            seconds, rss, _ = run_measured(import_cmd, env=db.env, log_path=package_dir.parent / f"import-{r}.log")
+            seconds, rss, _ = run_measured(import_cmd, env=env, log_path=package_dir.parent / f"import-{r}.log")
             runs["import"].append(seconds)
             runs["rss"].append(rss)
             found = db.table_counts()
             expected = {k: counts[k] for k in found}
             if found != expected:
                 log(f"WARNING: the database holds {found}, the package {expected}")
+            stored = _media_files(media)
+            runs["pictures_stored"].append(len(stored))
+            if len(stored) != counts.get("pictures", 0):
+                log(f"WARNING: {len(stored)} pictures in storage, the package has {counts.get('pictures', 0)}")
             log(f"{products}: run {r}/{repeat}: re-import of the unchanged package {' '.join(force_flag)}")
-            seconds, _, _ = run_measured(import_cmd + force_flag, env=db.env,
+            seconds, _, _ = run_measured(import_cmd + force_flag, env=env,
                                          log_path=package_dir.parent / f"reimport-{r}.log")
             runs["reimport"].append(seconds)
+            runs["pictures_stored_by_reimport"].append(len(set(_media_files(media).items()) - set(stored.items())))
             if force_flag:  # also the plain run, which may recognise the package as already imported
-                seconds, _, _ = run_measured(import_cmd, env=db.env,
+                seconds, _, _ = run_measured(import_cmd, env=env,
                                              log_path=package_dir.parent / f"reimport-unforced-{r}.log")
                 runs["reimport_unforced"].append(seconds)
         except CommandFailed as exc:
@@ -347,6 +359,11 @@ def bench_size(products: int, *, params: dict, repeat: int, db: BenchDatabase, w
                       reimport_ratio=med["reimport"] / med["import"])
     (package_dir.parent / "result.json").write_text(json.dumps(result, indent=1))
     return result
+
+
+def _media_files(media: Path) -> dict[str, int]:
+    """Stored pictures and their mtimes: a re-import that copied nothing leaves this unchanged."""
+    return {str(p): p.stat().st_mtime_ns for p in media.rglob("*") if p.is_file()} if media.exists() else {}
 
 
 def table_row(r: dict) -> str:
@@ -376,10 +393,12 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases afterwards")
     parser.add_argument("--floors-only", action="store_true", help="skip the import (generation and floors only)")
     parser.add_argument("--segment-size", type=int, help="goods per file (default: one file per kind)")
+    parser.add_argument("--pictures", action="store_true",
+                        help="a picture per product (16 KiB PNG in goods/import_files/), copied into a fresh MEDIA_ROOT")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # unwind: stop children, drop DBs
     sizes = [int(n) for chunk in args.products for n in chunk.split(",") if n.strip()]
-    params = {**PACKAGE_DEFAULTS, "segment_size": args.segment_size}
+    params = {**PACKAGE_DEFAULTS, "segment_size": args.segment_size, "pictures": args.pictures}
 
     db = BenchDatabase(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     with_import = not args.floors_only

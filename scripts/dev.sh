@@ -20,7 +20,7 @@ User = get_user_model()
 if not User.objects.filter(username='$ADMIN_USER').exists():
     User.objects.create_superuser('$ADMIN_USER', '$ADMIN_USER@example.com', '$ADMIN_PASSWORD')
 "
-"$PY" "$MANAGE" generate_1c_package --products 200 --if-empty
+"$PY" "$MANAGE" generate_1c_package --products 200 --pictures --if-empty
 echo
 echo "  Admin:    http://$ADDR/admin/"
 echo "  Login:    $ADMIN_USER / $ADMIN_PASSWORD   (demo superuser; change it outside local use)"

@@ -128,7 +128,7 @@ def natural_catalog() -> dict[str, list[str]]:
         Category: ("onec_id", "name", "parent__onec_id", "is_active"),
         Product: ("onec_id", "name", "sku", "barcode", "description", "unit", "category__onec_id",
                   "brand__onec_id", "properties", "is_active"),
-        ProductImage: ("product__onec_id", "path", "position"),
+        ProductImage: ("product__onec_id", "path", "file", "position"),  # file: the picture arrived and was stored
         Offer: ("onec_id", "product__onec_id", "name", "sku", "characteristics", "quantity", "is_active"),
         Price: ("offer__onec_id", "price_type__onec_id", "value", "currency"),
         Stock: ("offer__onec_id", "warehouse__onec_id", "quantity"),

@@ -9,12 +9,13 @@ import queue
 import threading
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connections
 from django.test import Client
 
 from apps.onec_exchange.models import Exchange, ExchangeFile, ExchangeImport
-from apps.products.models import ImportSession, Product
+from apps.products.models import ImportSession, Product, ProductImage
 from apps.products.onec.synthetic import write_package
 from apps.products.services.catalog_import import catalog_import_run
 
@@ -141,6 +142,9 @@ def test_files_sent_while_an_import_runs_wait_for_the_next_import(one_c, fixture
     assert [set(i.files.values_list("name", flat=True)) for i in ExchangeImport.objects.order_by("pk")] == [
         {"import.xml", "import_files/ab/ski.jpg"}, {"offers.xml"}]
     by_exchange = natural_catalog()
+    (picture,) = ProductImage.objects.all()  # the uploaded picture reached storage, not just a path
+    assert picture.path == "import_files/ab/ski.jpg" and picture.file.name.startswith("products/")
+    assert default_storage.open(picture.file.name).read() == (package / "import_files/ab/ski.jpg").read_bytes()
     expected, _ = direct_import_of(fixture_dir("classic_ns"))
     assert by_exchange == expected
 

@@ -90,10 +90,14 @@ class Product(OneCObject):
 
 
 class ProductImage(models.Model):
-    """A picture of a product, as a path relative to the 1C data dir (``import_files/…``)."""
+    """A picture of a product: ``file`` is its copy in the default storage, named by the SHA-256 of
+    its bytes (``products/ab/<sha256>.jpg``, shared by every product with the same picture);
+    ``path`` is where the 1C package had it, relative to the data dir (``goods/import_files/…``).
+    ``file`` is empty only on rows from before pictures were copied (migration 0006)."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
-    path = models.CharField("путь", max_length=500)
+    path = models.CharField("путь в выгрузке", max_length=500)
+    file = models.FileField("файл", max_length=200, blank=True, default="", db_index=True)
     position = models.PositiveSmallIntegerField("порядок", default=0)
 
     class Meta:

@@ -26,7 +26,8 @@ ENTITY_LABELS = {
 }
 COUNT_LABELS = {
     "created": "создано", "updated": "обновлено", "unchanged": "без изменений",
-    "deactivated": "деактивировано", "deleted": "удалено", "failed": "с ошибками",
+    "deactivated": "деактивировано", "deleted": "удалено", "stored": "файлов скопировано",
+    "reused": "файлов уже в хранилище", "failed": "с ошибками",
 }
 _ALWAYS_SHOWN = ("created", "updated", "unchanged", "failed")
 LAYOUT_LABELS = {
@@ -39,6 +40,7 @@ LAYOUT_LABELS = {
 PHASE_LABELS = {
     "prescan": "Проверка пакета (до первой записи)",
     "read_write": "Чтение и запись",
+    "pictures": "Изображения: поиск, сверка и копирование в хранилище (входит в чтение и запись)",
     "total": "Всего",
 }
 

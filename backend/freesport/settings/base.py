@@ -151,6 +151,13 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},  # prod: hashed (WhiteNoise)
 }
+# Media: the product pictures imports copy out of 1C packages (apps.products.onec.pictures), in
+# STORAGES["default"] — files under MEDIA_ROOT unless a deploy names another backend (docs/operations.md).
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or REPO_DIR / "var" / "media")
+MEDIA_URL = os.environ.get("MEDIA_URL") or "/media/"
+# Whether Django itself answers MEDIA_URL (dev does). In production nginx or the storage serves media:
+# WhiteNoise serves static files only.
+SERVE_MEDIA = env_bool("SERVE_MEDIA", False)
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or REPO_DIR / "var" / "static")
 STATICFILES_DIRS = [BACKEND_DIR / "static"]

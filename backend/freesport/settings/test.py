@@ -23,6 +23,10 @@ if not os.environ.get("REDIS_URL"):
 from .base import *  # noqa: E402,F401,F403
 from .base import DATABASES  # noqa: E402
 
+# Pictures the tests import land in a private folder, never in the repo's var/media.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="freesport-test-media-"))
+atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast users in tests
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

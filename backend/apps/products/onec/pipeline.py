@@ -136,6 +136,10 @@ def run_import(
         _flush(item, pf.rel, writer, result, fullness, on_progress, should_stop)
 
     result.seconds["read_write"] = round(time.monotonic() - started - result.seconds["prescan"], 2)
+    if writer is not None and (writer.pictures_named or "images" in writer.stats):
+        # Part of read_write: finding and hashing (the reader, beside parsing) plus copying into
+        # storage and the picture rows (the writer). Only for packages that name pictures.
+        result.seconds["pictures"] = round(writer.picture_seconds + writer.pictures.seconds, 2)
     if writer is not None:
         _deactivate_unlisted(writer, fullness, result)
         result.stats = {entity: dict(counts) for entity, counts in writer.stats.items()}

@@ -11,16 +11,18 @@ Every object is keyed by its ``Ид``; ``СодержитТолькоИзмен�
 """
 from __future__ import annotations
 
+import time
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
 from .layout import PackageFile
+from .pictures import PictureFinder
 from .records import (
     GroupRec, Item, OfferRec, PriceRow, PriceTypeRec, ProductRec, PropertyRec, Section, StockRow, WarehouseRec,
 )
-from .safexml import SECTION_TAGS, STREAMED_TAGS, image_path, is_item, is_reference_container, iter_events, localname, release
+from .safexml import SECTION_TAGS, STREAMED_TAGS, is_item, is_reference_container, iter_events, localname, release
 
 _SECTION_KINDS = {
     "Каталог": "catalog",
@@ -91,6 +93,7 @@ def _is_deleted(el, found: dict, t: _Tags) -> bool:
 
 
 def read_file(pf: PackageFile, data_dir: Path) -> Iterator[Section | Item]:
+    pictures = PictureFinder(data_dir, pf.rel)
     for el in iter_events(pf, tags=_READ_TAGS):
         name = localname(el.tag)
         if name in _SECTION_KINDS:
@@ -104,7 +107,7 @@ def read_file(pf: PackageFile, data_dir: Path) -> Iterator[Section | Item]:
         if name == "Товар" or name == "Предложение":
             if is_item(el):
                 found = _children(el)
-                yield _product(el, found, t, pf, data_dir) if name == "Товар" else _offer(el, found, t)
+                yield _product(el, found, t, pictures) if name == "Товар" else _offer(el, found, t)
             release(el)
             continue
         if name == "Классификатор":
@@ -147,7 +150,7 @@ def _property(el, found: dict, t: _Tags) -> PropertyRec:
                        deleted=_is_deleted(el, found, t))
 
 
-def _product(el, found: dict, t: _Tags, pf: PackageFile, data_dir: Path) -> ProductRec:
+def _product(el, found: dict, t: _Tags, pictures: PictureFinder) -> ProductRec:
     rec = ProductRec(
         _child_text(found, t.Ид), name=_child_text(found, t.Наименование), sku=_child_text(found, t.Артикул),
         barcode=_child_text(found, t.Штрихкод), description=_child_text(found, t.Описание),
@@ -170,12 +173,26 @@ def _product(el, found: dict, t: _Tags, pf: PackageFile, data_dir: Path) -> Prod
             texts = [v.text.strip() for v in value.iterchildren(t.Значение) if v.text and v.text.strip()]
             if texts:
                 rec.properties.append((_child_text(_children(value), t.Ид), ", ".join(texts)))
-    for picture in el.iterchildren(t.Картинка):
-        if picture.text and picture.text.strip():
-            rec.images.append(image_path(picture.text, pf, data_dir))
+    _read_pictures(el, t, pictures, rec)
     if not rec.onec_id:
         rec.errors.append("товар без Ид")
     return rec
+
+
+def _read_pictures(el, t: _Tags, pictures: PictureFinder, rec: ProductRec) -> None:
+    """``Картинка`` (any number, in order): each found in the package and hashed (``pictures``)."""
+    started = None
+    for picture in el.iterchildren(t.Картинка):
+        if picture.text and picture.text.strip():
+            started = started or time.monotonic()
+            found, error = pictures.find(picture.text)
+            if found is None:
+                rec.errors.append(error)
+                rec.images_failed = True
+            elif found.source not in {p.source for p in rec.images}:
+                rec.images.append(found)
+    if started:
+        rec.picture_seconds = time.monotonic() - started
 
 
 def _offer(el, found: dict, t: _Tags) -> OfferRec:

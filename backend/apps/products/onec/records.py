@@ -58,7 +58,9 @@ class ProductRec(Item):
     group_id: str | None = None
     brand: tuple[str, str] | None = None  # (Ид, Наименование) of Изготовитель
     properties: list[tuple[str, str]] = field(default_factory=list)  # (property Ид, value)
-    images: list[str] = field(default_factory=list)  # relative to the data dir
+    images: list = field(default_factory=list)  # pictures.Picture, found and hashed by the reader
+    images_failed: bool = False  # a picture could not be taken: keep the product's previous ones
+    picture_seconds: float = 0.0  # the reader's time finding and hashing them, for the session's timings
 
 
 @dataclass(slots=True)

@@ -15,7 +15,9 @@ from __future__ import annotations
 import base64
 import math
 import random
+import struct
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -126,7 +128,8 @@ class Product:
 
     @property
     def image(self) -> str:
-        return f"import_files/{self.guid[:2]}/{self.guid}.jpg"
+        """Its picture, relative to the goods folder, as UT 11 lays them out (``pictures=True``)."""
+        return f"import_files/{self.guid[:2]}/{self.guid}.png"
 
 
 class Catalog:
@@ -336,8 +339,10 @@ _BASE_UNIT = (
 class _Segment:
     """The goods, offers, prices and rests files of one run of products, written in step."""
 
-    def __init__(self, catalog: Catalog, out_dir: Path, number: int, names: random.Random) -> None:
+    def __init__(self, catalog: Catalog, out_dir: Path, number: int, names: random.Random,
+                 pictures: bool = False) -> None:
         self.catalog = catalog
+        self.pictures = out_dir / "goods" if pictures else None
         self.paths = {kind: out_dir / kind / f"{kind}_1_{number}_{_guid(names)}.xml"
                       for kind in ("goods", "offers", "prices", "rests")}
         self.files: dict[str, TextIO] = {
@@ -360,6 +365,14 @@ class _Segment:
         for kind in ("offers", "prices", "rests"):
             self.files[kind].write(package)
 
+    def _picture(self, p: Product) -> str:
+        if self.pictures is None:
+            return ""
+        path = self.pictures / p.image
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(picture_png(p.guid))
+        return f"\t\t\t\t<Картинка>{p.image}</Картинка>\n"
+
     def add(self, p: Product) -> None:
         c = self.catalog
         name = _escape(p.name)
@@ -368,7 +381,7 @@ class _Segment:
             f"\t\t\t\t<ПометкаУдаления>false</ПометкаУдаления>\n\t\t\t\t<Штрихкод>{p.barcode}</Штрихкод>\n"
             f"\t\t\t\t<Артикул>{p.sku}</Артикул>\n\t\t\t\t<Наименование>{name}</Наименование>\n{_BASE_UNIT}"
             f"\t\t\t\t<Группы>\n\t\t\t\t\t<Ид>{p.group.guid}</Ид>\n\t\t\t\t</Группы>\n"
-            f"\t\t\t\t<Описание>{_escape(p.description)}</Описание>\n\t\t\t\t<Картинка>{p.image}</Картинка>\n"
+            f"\t\t\t\t<Описание>{_escape(p.description)}</Описание>\n{self._picture(p)}"
             f"\t\t\t\t<Изготовитель>\n\t\t\t\t\t<Ид>{p.brand.guid}</Ид>\n"
             f"\t\t\t\t\t<Наименование>{_escape(p.brand.name)}</Наименование>\n\t\t\t\t</Изготовитель>\n"
             "\t\t\t\t<ЗначенияСвойств>\n"
@@ -431,6 +444,21 @@ class _Segment:
         return list(self.paths.values())
 
 
+PICTURE_BYTES = 16 * 1024  # about a small product photo, so copying real bytes is part of the measure
+
+
+def picture_png(guid: str) -> bytes:
+    """A valid 8×8 PNG, one colour per product, padded to ``PICTURE_BYTES`` with a text chunk."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rgb = bytes.fromhex(guid.replace("-", "")[:6])
+    raw = b"".join(b"\0" + rgb * 8 for _ in range(8))
+    text = b"Comment\0" + (guid.encode() * (PICTURE_BYTES // len(guid)))[:PICTURE_BYTES - 100]
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
+            + chunk(b"tEXt", text) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
 def write_package(
     out_dir: Path,
     *,
@@ -440,8 +468,11 @@ def write_package(
     warehouses: int = 2,
     seed: int = 1,
     segment_size: int | None = None,
+    pictures: bool = False,
 ) -> dict[str, int]:
     """Write a package into ``out_dir`` (meant to be empty) and return what it holds.
+
+    ``pictures`` gives each product a ``Картинка`` and its PNG in ``goods/import_files/``.
 
     ``segment_size`` is the number of products per goods file; offers, prices and rests files
     are cut on the same product boundaries. ``None`` writes one file of each.
@@ -468,7 +499,8 @@ def write_package(
         if i % per_segment == 0:
             if segment:
                 written += segment.close()
-            segment = _Segment(catalog, out_dir, i // per_segment + 1, names)
+            segment = _Segment(catalog, out_dir, i // per_segment + 1, names, pictures)
         segment.add(product)
     written += segment.close()
-    return {**catalog.counts(), "files": len(written), "bytes": sum(p.stat().st_size for p in written)}
+    counts = {**catalog.counts(), "files": len(written), "bytes": sum(p.stat().st_size for p in written)}
+    return {**counts, "pictures": products} if pictures else counts

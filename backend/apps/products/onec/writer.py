@@ -16,8 +16,9 @@ from decimal import Decimal
 from django.db import models
 from django.utils import timezone
 
-from ..models import Brand, Category, Offer, Price, PriceType, Product, ProductImage, Property, Stock, Warehouse
+from ..models import Brand, Category, Offer, Price, PriceType, Product, Property, Stock, Warehouse
 from .bulk import db_datetime, fetch_rows, insert_rows, json_value, update_rows
+from .pictures import PictureStore
 from .records import GroupRec, OfferRec, PriceTypeRec, ProductRec, PropertyRec, WarehouseRec
 
 _CENT = Decimal("0.01")
@@ -58,13 +59,19 @@ class CatalogWriter:
         self.warehouses = dict(Warehouse.objects.values_list("onec_id", "id"))
         self.properties = {oid: (name, choices) for oid, name, choices in
                            Property.objects.values_list("onec_id", "name", "choices")}
+        self.pictures = PictureStore()
+        self.picture_seconds = 0.0  # the reader's share (finding and hashing), summed from the records
+        self.pictures_named = False  # whether any good of the package named a picture
 
     # --- the generic upsert -------------------------------------------------------------
     def _upsert(self, model: type[models.Model], rows: dict[str, dict], entity: str,
-                extra: dict[str, object] | None = None) -> tuple[dict[str, int], set[str]]:
+                extra: dict[str, object] | None = None, retry: set[str] = frozenset()
+                ) -> tuple[dict[str, int], set[str]]:
         """Upsert ``{onec_id: {field: value}}``; return ``({onec_id: pk}, onec_ids written)``.
 
-        ``extra[onec_id]`` joins the digest without being a column (product images live elsewhere).
+        ``extra[onec_id]`` joins the digest without being a column (product pictures live elsewhere).
+        Rows in ``retry`` were only partly written (a picture was missing): they get an empty digest,
+        which never matches, so the next import writes them again instead of skipping them.
         """
         if not rows:
             return {}, set()
@@ -92,6 +99,8 @@ class CatalogWriter:
             else:
                 stats["created"] += 1
             written.add(oid)
+            if oid in retry:
+                digest = ""
             row = [json_value(v) if k in json_names else v for k, v in values.items()]
             if old is None:
                 new.append((oid, digest, now, now, *row))
@@ -160,11 +169,23 @@ class CatalogWriter:
                 "properties": self._property_values(rec.properties),
                 "is_active": not rec.deleted,
             }
-        images = {rec.onec_id: list(dict.fromkeys(rec.images)) for rec in recs}
-        ids, written = self._upsert(Product, rows, "products", extra=images)
+        # The digest sees each picture's content hash, not just its name: new bytes under an old
+        # name change the product. No pictures: ``[]``, the digest such products always had.
+        pictures = {rec.onec_id: [(p.source, p.sha256) for p in rec.images] for rec in recs}
+        retry = {rec.onec_id for rec in recs if rec.images_failed}
+        picture_seconds = [rec.picture_seconds for rec in recs if rec.images or rec.images_failed]
+        if picture_seconds:
+            self.picture_seconds += sum(picture_seconds)
+            self.pictures_named = True
+        ids, written = self._upsert(Product, rows, "products", extra=pictures, retry=retry)
         for pk in ids.values():
             self.seen["products"].add(pk)
-        self._replace_images({ids[oid]: images[oid] for oid in written})
+        # A product with a missing picture keeps its previous pictures (its other fields are written).
+        images = {rec.onec_id: rec.images for rec in recs if not rec.images_failed}
+        self.pictures.replace({ids[oid]: images[oid] for oid in written if oid in images})
+        if self.pictures.stats:
+            self.stats["images"].update(self.pictures.stats)
+            self.pictures.stats.clear()
 
     def _property_values(self, pairs: list[tuple[str, str]]) -> dict[str, str]:
         values = {}
@@ -172,24 +193,6 @@ class CatalogWriter:
             name, choices = self.properties.get(prop_id, (prop_id, {}))
             values[name] = choices.get(raw, raw)
         return values
-
-    def _replace_images(self, wanted: dict[int, list[str]]) -> None:
-        """Give these (new or changed) products exactly these images, touching only changed lists."""
-        current: dict[int, list[str]] = defaultdict(list)
-        rows = fetch_rows(ProductImage, ["product_id", "position", "path"], "product_id", wanted)
-        for pk, _, path in sorted(rows):
-            current[pk].append(path)
-        changed = {pk: paths for pk, paths in wanted.items() if [p[:500] for p in paths] != current.get(pk, [])}
-        if not changed:
-            return
-        removed = ProductImage.objects.filter(product_id__in=list(changed)).delete()[0]
-        rows = [(pk, path[:500], pos) for pk, paths in changed.items() for pos, path in enumerate(paths)]
-        insert_rows(ProductImage, ["product_id", "path", "position"], rows)
-        stats = self.stats["images"]
-        if removed:
-            stats["deleted"] += removed
-        if rows:
-            stats["created"] += len(rows)
 
     # --- offers, prices, stock ----------------------------------------------------------
     def write_offers(self, recs: list[OfferRec]) -> None:

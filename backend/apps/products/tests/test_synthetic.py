@@ -149,3 +149,15 @@ def test_command_writes_once_and_refuses_to_mix_packages(tmp_path):
     _generate("--products", "9", "--out", str(target), "--force", "--segment-size", "4")
     assert len(_files(target)) == 5 + 4 * 3
     assert _count(target, "goods", "//c:Товар") == 9
+
+
+def test_pictures_option_writes_a_real_png_per_product(tmp_path):
+    counts = write_package(tmp_path, products=3, seed=7, pictures=True)
+    pictures = sorted((tmp_path / "goods" / "import_files").rglob("*.png"))
+    goods = next((tmp_path / "goods").glob("goods_*.xml")).read_text(encoding="utf-8")
+    assert counts["pictures"] == len(pictures) == goods.count("<Картинка>") == 3
+    assert all(p.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for p in pictures)
+    assert len({p.read_bytes() for p in pictures}) == 3  # one picture per product, none shared
+    plain = write_package(tmp_path / "plain", products=3, seed=7)
+    assert "pictures" not in plain and "<Картинка>" not in next(
+        (tmp_path / "plain" / "goods").glob("goods_*.xml")).read_text(encoding="utf-8")

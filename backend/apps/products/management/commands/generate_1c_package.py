@@ -28,13 +28,15 @@ class Command(BaseCommand):
         parser.add_argument("--warehouses", type=_positive, default=2)
         parser.add_argument("--segment-size", type=_positive, help="goods per file (default: one file per kind)")
         parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--pictures", action="store_true",
+                            help="give each product a picture (a small PNG in goods/import_files/)")
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument("--if-empty", action="store_true", help="do nothing if the dir already holds any .xml file")
         mode.add_argument("--force", action="store_true",
                           help="write into a non-empty dir, first deleting the .xml files of a previous package")
 
     def handle(self, *args, products, out, offers_per_product, price_types, warehouses, segment_size, seed,
-               if_empty, force, **options):
+               if_empty, force, pictures=False, **options):
         out_dir = Path(out or settings.ONEC_DATA_DIR)
         if out_dir.exists() and not out_dir.is_dir():
             raise CommandError(f"{out_dir} is not a directory")
@@ -52,7 +54,8 @@ class Command(BaseCommand):
 
         started = time.perf_counter()
         counts = write_package(out_dir, products=products, offers_per_product=offers_per_product,
-                               price_types=price_types, warehouses=warehouses, seed=seed, segment_size=segment_size)
+                               price_types=price_types, warehouses=warehouses, seed=seed, segment_size=segment_size,
+                               pictures=pictures)
         elapsed = time.perf_counter() - started
         self.stdout.write(
             f"Generated a 1C package in {out_dir} in {elapsed:.2f} s: {counts['groups']} groups, "
