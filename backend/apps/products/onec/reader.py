@@ -170,11 +170,16 @@ def _product(el, found: dict, t: _Tags, pf: PackageFile, data_dir: Path) -> Prod
             texts = [v.text.strip() for v in value.iterchildren(t.Значение) if v.text and v.text.strip()]
             if texts:
                 rec.properties.append((_child_text(_children(value), t.Ид), ", ".join(texts)))
+    chars = found.get(t.ХарактеристикиТовара)  # in practice only on "<product>#<characteristic>" goods
+    if chars is not None:
+        rec.characteristics = _characteristics(chars, t)
     for picture in el.iterchildren(t.Картинка):
         if picture.text and picture.text.strip():
             rec.images.append(image_path(picture.text, pf, data_dir))
     if not rec.onec_id:
         rec.errors.append("товар без Ид")
+    elif not rec.product_onec_id:
+        rec.errors.append("товар без Ид товара перед «#»")
     return rec
 
 
@@ -185,10 +190,7 @@ def _offer(el, found: dict, t: _Tags) -> OfferRec:
     if not rec.onec_id or not rec.product_onec_id:
         rec.errors.append("предложение без Ид товара")
     for block in el.iterchildren(t.ХарактеристикиТовара):
-        for ch in block.iterchildren(t.ХарактеристикаТовара):
-            ch_found = _children(ch)
-            rec.characteristics.append({"name": _child_text(ch_found, t.Наименование),
-                                        "value": _child_text(ch_found, t.Значение)})
+        rec.characteristics.extend(_characteristics(block, t))
     for block in el.iterchildren(t.Цены):
         for price in block.iterchildren(t.Цена):
             price_found = _children(price)
@@ -201,6 +203,11 @@ def _offer(el, found: dict, t: _Tags) -> OfferRec:
                                        _child_text(price_found, t.Валюта)))
     _read_stock(el, found, t, rec)
     return rec
+
+
+def _characteristics(block, t: _Tags) -> list[dict[str, str]]:
+    found = (_children(ch) for ch in block.iterchildren(t.ХарактеристикаТовара))
+    return [{"name": _child_text(f, t.Наименование), "value": _child_text(f, t.Значение)} for f in found]
 
 
 def _read_stock(el, found: dict, t: _Tags, rec: OfferRec) -> None:
