@@ -6,8 +6,11 @@ CommerceML in one paragraph: a ``КоммерческаяИнформация`` 
 ``Каталог`` lists goods (``Товары/Товар``). ``ПакетПредложений`` lists offers
 (``Предложения/Предложение``: the sellable variants, Ид ``<good>#<characteristic>``) with their
 prices (``Цены/Цена``) and stock; older schemas define price types and warehouses there too.
-Every object is keyed by its ``Ид``; ``СодержитТолькоИзменения="true"`` on a container means
-"only what changed", otherwise the file is the full list.
+CommerceML 2.0x (1C:UT 10) may list each characteristic as a ``Товар`` of its own, ``Ид``
+``<good>#<characteristic>``, with ``ХарактеристикиТовара`` (the characteristic's name/value pairs):
+the writer makes it an offer of ``<good>``. Every object is keyed by its ``Ид``;
+``СодержитТолькоИзменения="true"`` on a container means "only what changed", otherwise the file is
+the full list.
 """
 from __future__ import annotations
 
