@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.products.models import Product
 from apps.products.onec import pipeline
 from tests.conftest import catalog_state
 
@@ -63,6 +64,8 @@ def test_one_product_per_good_one_offer_per_characteristic(fixture_dir, run_impo
 
     assert session.status == "completed", session.error_message
     assert catalog_state() == EXPECTED
+    # The product's data comes from its first Товар (the second one of the table has no Описание).
+    assert Product.objects.get(onec_id=TABLE).description == "Столешница из массива"
     # 1 group + 5 goods + 1 price type + 4 offers; each "#" Товар is one item of the progress.
     assert (session.total_items, session.processed_items, session.failed_items) == (11, 11, 0)
     assert session.stats["products"] == {"created": 3, "deactivated": 0}
@@ -73,7 +76,7 @@ def test_one_product_per_good_one_offer_per_characteristic(fixture_dir, run_impo
 @pytest.mark.parametrize("batch_size", [1000, 1], ids=["one-batch", "batch-per-item"])
 def test_reimport_changes_nothing(fixture_dir, run_import, catalog_snapshot, mocker, batch_size):
     """With one item per batch each characteristic of a product comes in its own batch: still the first
-    describes the product, and the re-import writes nothing."""
+    describes the product (the table's two differ in Описание), and the re-import writes nothing."""
     mocker.patch.object(pipeline, "BATCH_SIZE", batch_size)
     run_import(fixture_dir("classic_hash_goods"))
     assert catalog_state() == EXPECTED
