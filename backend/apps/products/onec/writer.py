@@ -159,8 +159,9 @@ class CatalogWriter:
         if brands.keys() - self.brands.keys():
             self.brands.update(self._upsert(Brand, brands, "brands")[0])
         variants = [rec for rec in recs if rec.is_characteristic]
-        rows = {rec.onec_id: self._product_row(rec) for rec in recs if not rec.is_characteristic}
-        images = {rec.onec_id: list(dict.fromkeys(rec.images)) for rec in recs if not rec.is_characteristic}
+        goods = [rec for rec in recs if not rec.is_characteristic] if variants else recs
+        rows = {rec.onec_id: self._product_row(rec) for rec in goods}
+        images = {rec.onec_id: list(dict.fromkeys(rec.images)) for rec in goods}
         described = self._products_of_characteristics(variants, rows, images) if variants else {}
         ids, written = self._upsert(Product, rows, "products", extra=images)
         for pk in ids.values():
