@@ -130,8 +130,7 @@ def run_import(
         if isinstance(item, Section):
             fullness.see(item)
             continue
-        for rec in item:
-            fullness.listed.update(_entities_of(rec))
+        _count_listed(item, fullness.listed)
         _flush(item, pf.rel, writer, result, fullness, on_progress, should_stop)
 
     result.seconds["read_write"] = round(time.monotonic() - started - result.seconds["prescan"], 2)
@@ -157,6 +156,16 @@ def _entities_of(rec: Item) -> tuple[str, ...]:
     if isinstance(rec, OfferRec) and rec.has_data:
         return ("offers",)
     return ()
+
+
+def _count_listed(batch: list[Item], listed: Counter) -> None:
+    """``_entities_of`` for a whole batch (one record type), without a call per record: this runs for
+    every record of the package."""
+    if isinstance(batch[0], ProductRec):
+        listed["products"] += len(batch)
+        listed["offers"] += sum(rec.is_characteristic for rec in batch)
+    elif isinstance(batch[0], OfferRec):
+        listed["offers"] += sum(rec.has_data for rec in batch)
 
 
 def _flush(batch, file, writer, result, fullness, on_progress, should_stop) -> None:
