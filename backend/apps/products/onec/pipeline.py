@@ -130,9 +130,7 @@ def run_import(
         if isinstance(item, Section):
             fullness.see(item)
             continue
-        for rec in item:
-            if entity := _entity_of(rec):
-                fullness.listed[entity] += 1
+        _count_listed(item, fullness.listed)
         _flush(item, pf.rel, writer, result, fullness, on_progress, should_stop)
 
     result.seconds["read_write"] = round(time.monotonic() - started - result.seconds["prescan"], 2)
@@ -151,16 +149,27 @@ def run_import(
     return result
 
 
-def _entity_of(rec: Item) -> str | None:
-    """The entity whose full list this record is part of (and which a full package may deactivate).
+def _entities_of(rec: Item) -> tuple[str, ...]:
+    """The entities whose full list this record is part of (and which a full package may deactivate).
 
-    A bare offer record of a prices/rests file lists nothing: it only updates prices or stock, so a
-    full prices file must not retire offers, and a bad price does not make the offers list unclean."""
+    A ``<product>#<characteristic>`` good lists its product and its offer. A bare offer record of a
+    prices/rests file lists nothing: it only updates prices or stock, so a full prices file must not
+    retire offers, and a bad price does not make the offers list unclean."""
     if isinstance(rec, ProductRec):
-        return "products"
+        return ("products", "offers") if rec.is_characteristic else ("products",)
     if isinstance(rec, OfferRec) and rec.has_data:
-        return "offers"
-    return None
+        return ("offers",)
+    return ()
+
+
+def _count_listed(batch: list[Item], listed: Counter) -> None:
+    """``_entities_of`` for a whole batch (one record type), without a call per record: this runs for
+    every record of the package."""
+    if isinstance(batch[0], ProductRec):
+        listed["products"] += len(batch)
+        listed["offers"] += sum(rec.is_characteristic for rec in batch)
+    elif isinstance(batch[0], OfferRec):
+        listed["offers"] += sum(rec.has_data for rec in batch)
 
 
 def _flush(batch, file, writer, result, fullness, on_progress, should_stop) -> None:
@@ -173,8 +182,7 @@ def _flush(batch, file, writer, result, fullness, on_progress, should_stop) -> N
     for rec in batch:
         if rec.errors:
             result.add_errors(rec, file)
-            if entity := _entity_of(rec):
-                fullness.failed[entity] += 1
+            fullness.failed.update(_entities_of(rec))
     result.processed += len(batch)
     connection.queries_log.clear()  # with DEBUG on, Django would keep every bulk statement in memory
     if on_progress:

@@ -6,8 +6,11 @@ CommerceML in one paragraph: a ``КоммерческаяИнформация`` 
 ``Каталог`` lists goods (``Товары/Товар``). ``ПакетПредложений`` lists offers
 (``Предложения/Предложение``: the sellable variants, Ид ``<good>#<characteristic>``) with their
 prices (``Цены/Цена``) and stock; older schemas define price types and warehouses there too.
-Every object is keyed by its ``Ид``; ``СодержитТолькоИзменения="true"`` on a container means
-"only what changed", otherwise the file is the full list.
+CommerceML 2.0x (1C:UT 10) may list each characteristic as a ``Товар`` of its own, ``Ид``
+``<good>#<characteristic>``, with ``ХарактеристикиТовара`` (the characteristic's name/value pairs):
+the writer makes it an offer of ``<good>``. Every object is keyed by its ``Ид``;
+``СодержитТолькоИзменения="true"`` on a container means "only what changed", otherwise the file is
+the full list.
 """
 from __future__ import annotations
 
@@ -173,9 +176,14 @@ def _product(el, found: dict, t: _Tags, pictures: PictureFinder) -> ProductRec:
             texts = [v.text.strip() for v in value.iterchildren(t.Значение) if v.text and v.text.strip()]
             if texts:
                 rec.properties.append((_child_text(_children(value), t.Ид), ", ".join(texts)))
+    chars = found.get(t.ХарактеристикиТовара)  # in practice only on "<product>#<characteristic>" goods
+    if chars is not None:
+        rec.characteristics = _characteristics(chars, t)
     _read_pictures(el, t, pictures, rec)
     if not rec.onec_id:
         rec.errors.append("товар без Ид")
+    elif not rec.product_onec_id:
+        rec.errors.append("товар без Ид товара перед «#»")
     return rec
 
 
@@ -202,10 +210,7 @@ def _offer(el, found: dict, t: _Tags) -> OfferRec:
     if not rec.onec_id or not rec.product_onec_id:
         rec.errors.append("предложение без Ид товара")
     for block in el.iterchildren(t.ХарактеристикиТовара):
-        for ch in block.iterchildren(t.ХарактеристикаТовара):
-            ch_found = _children(ch)
-            rec.characteristics.append({"name": _child_text(ch_found, t.Наименование),
-                                        "value": _child_text(ch_found, t.Значение)})
+        rec.characteristics.extend(_characteristics(block, t))
     for block in el.iterchildren(t.Цены):
         for price in block.iterchildren(t.Цена):
             price_found = _children(price)
@@ -218,6 +223,11 @@ def _offer(el, found: dict, t: _Tags) -> OfferRec:
                                        _child_text(price_found, t.Валюта)))
     _read_stock(el, found, t, rec)
     return rec
+
+
+def _characteristics(block, t: _Tags) -> list[dict[str, str]]:
+    found = (_children(ch) for ch in block.iterchildren(t.ХарактеристикаТовара))
+    return [{"name": _child_text(f, t.Наименование), "value": _child_text(f, t.Значение)} for f in found]
 
 
 def _read_stock(el, found: dict, t: _Tags, rec: OfferRec) -> None:

@@ -61,6 +61,18 @@ class ProductRec(Item):
     images: list = field(default_factory=list)  # pictures.Picture, found and hashed by the reader
     images_failed: bool = False  # a picture could not be taken: keep the product's previous ones
     picture_seconds: float = 0.0  # the reader's time finding and hashing them, for the session's timings
+    characteristics: list[dict[str, str]] = field(default_factory=list)  # ХарактеристикиТовара
+
+    @property
+    def product_onec_id(self) -> str:
+        """The product this ``Товар`` describes: its own Ид, or ``<product>`` of a ``<product>#<characteristic>``
+        good — CommerceML 2.0x (1C:UT 10, the 2.04 documentation's example) lists each characteristic of a
+        good as a separate ``Товар`` with such an Ид; it describes an offer of that product, not a product."""
+        return self.onec_id.partition("#")[0]
+
+    @property
+    def is_characteristic(self) -> bool:
+        return "#" in self.onec_id
 
 
 @dataclass(slots=True)
@@ -79,7 +91,8 @@ class StockRow:
 @dataclass(slots=True)
 class OfferRec(Item):
     """An offer. ``has_data`` is False for the bare ``Ид + Цены/Остатки`` form of price and stock
-    files: such a record updates prices and stock of an existing offer and never creates one."""
+    files: such a record updates prices and stock of an existing offer; it creates one only for a
+    product the catalog knows (see ``CatalogWriter._offers_of_products``)."""
 
     has_data: bool = False
     name: str = ""

@@ -27,6 +27,13 @@ _MAX_AMOUNT = Decimal(10) ** 11  # DecimalField(max_digits=14, decimal_places=2/
 _ONEC_ID_MAX = Product._meta.get_field("onec_id").max_length
 
 
+def _offer_row(rec: OfferRec | ProductRec, product_id: int) -> dict:
+    """An offer's columns, from its ``Предложение`` or its ``<product>#<characteristic>`` ``Товар``
+    (the same keys in the same order, so both give the same digest)."""
+    return {"product_id": product_id, "name": rec.name[:500], "sku": rec.sku[:100], "barcode": rec.barcode[:100],
+            "characteristics": rec.characteristics, "is_active": not rec.deleted}
+
+
 def _digest(values) -> str:
     return hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
 
@@ -52,6 +59,8 @@ class CatalogWriter:
     def __init__(self) -> None:
         self.stats: dict[str, Counter] = defaultdict(Counter)
         self.seen = {"products": IdBitmap(), "offers": IdBitmap()}
+        # Whether "<product>#<characteristic>" goods described offers in this import (see _offer_rows).
+        self.characteristic_offers = False
         # Reference data is small (hundreds of rows): keep it in memory for the whole import.
         self.categories = dict(Category.objects.values_list("onec_id", "id"))
         self.brands = dict(Brand.objects.values_list("onec_id", "id"))
@@ -114,11 +123,10 @@ class CatalogWriter:
 
     def _valid(self, recs):
         for rec in recs:
-            if rec.onec_id and len(rec.onec_id) <= _ONEC_ID_MAX and not (isinstance(rec, OfferRec)
-                                                                       and not rec.product_onec_id):
+            # Goods and offers also need the product part of a "<product>#<characteristic>" Ид.
+            if rec.onec_id and len(rec.onec_id) <= _ONEC_ID_MAX and getattr(rec, "product_onec_id", True):
                 yield rec
-                continue
-            if not rec.errors:  # the reader may already have said why
+            elif not rec.errors:  # the reader may already have said why
                 rec.errors.append(f"Ид длиннее {_ONEC_ID_MAX} символов" if rec.onec_id else "объект без Ид")
 
     # --- classifier ---------------------------------------------------------------------
@@ -159,20 +167,16 @@ class CatalogWriter:
                   for rec in recs if rec.brand and len(rec.brand[0]) <= _ONEC_ID_MAX}
         if brands.keys() - self.brands.keys():
             self.brands.update(self._upsert(Brand, brands, "brands")[0])
-        rows = {}
-        for rec in recs:
-            rows[rec.onec_id] = {
-                "name": rec.name[:500], "sku": rec.sku[:100], "barcode": rec.barcode[:100],
-                "description": rec.description, "unit": rec.unit[:20],
-                "category_id": self.categories.get(rec.group_id),
-                "brand_id": self.brands.get(rec.brand[0]) if rec.brand else None,
-                "properties": self._property_values(rec.properties),
-                "is_active": not rec.deleted,
-            }
+        variants = [rec for rec in recs if rec.is_characteristic]
+        # The record each product row is made from: its own Товар, or the first of its "#" goods.
+        describing = {rec.onec_id: rec for rec in recs if not rec.is_characteristic} if variants else \
+            {rec.onec_id: rec for rec in recs}
+        rows = {oid: self._product_row(rec) for oid, rec in describing.items()}
+        described = self._products_of_characteristics(variants, rows, describing) if variants else {}
         # The digest sees each picture's content hash, not just its name: new bytes under an old
         # name change the product. No pictures: ``[]``, the digest such products always had.
-        pictures = {rec.onec_id: [(p.source, p.sha256) for p in rec.images] for rec in recs}
-        retry = {rec.onec_id for rec in recs if rec.images_failed}
+        pictures = {oid: [(p.source, p.sha256) for p in rec.images] for oid, rec in describing.items()}
+        retry = {oid for oid, rec in describing.items() if rec.images_failed}
         picture_seconds = [rec.picture_seconds for rec in recs if rec.images or rec.images_failed]
         if picture_seconds:
             self.picture_seconds += sum(picture_seconds)
@@ -181,11 +185,56 @@ class CatalogWriter:
         for pk in ids.values():
             self.seen["products"].add(pk)
         # A product with a missing picture keeps its previous pictures (its other fields are written).
-        images = {rec.onec_id: rec.images for rec in recs if not rec.images_failed}
+        images = {oid: rec.images for oid, rec in describing.items() if not rec.images_failed}
         self.pictures.replace({ids[oid]: images[oid] for oid in written if oid in images})
         if self.pictures.stats:
             self.stats["images"].update(self.pictures.stats)
             self.pictures.stats.clear()
+        if variants:
+            self._characteristic_offers(variants, {**described, **ids})
+
+    def _product_row(self, rec: ProductRec) -> dict:
+        return {
+            "name": rec.name[:500], "sku": rec.sku[:100], "barcode": rec.barcode[:100],
+            "description": rec.description, "unit": rec.unit[:20],
+            "category_id": self.categories.get(rec.group_id),
+            "brand_id": self.brands.get(rec.brand[0]) if rec.brand else None,
+            "properties": self._property_values(rec.properties),
+            "is_active": not rec.deleted,
+        }
+
+    def _products_of_characteristics(self, variants: list[ProductRec], rows: dict,
+                                     describing: dict[str, ProductRec]) -> dict[str, int]:
+        """Add to ``rows`` (and ``describing``) the products of these ``<product>#<characteristic>`` goods,
+        each described by the first of its goods in the package, and return ``{Ид: pk}`` of those already
+        described by this import.
+
+        Each characteristic repeats the product's data, so the first ``Товар`` describes the product and the
+        others only add offers; writing each one over the last would cost a write per characteristic on every
+        re-import. The product's own ``Товар`` in the same batch wins. A characteristic retires its offer,
+        not the product: the product is inactive only when all of its goods in the batch are marked deleted.
+        One query per batch: "described by this import" is the writer's bitmap of products seen so far."""
+        parts = {rec.product_onec_id for rec in variants} - rows.keys()
+        known = dict(fetch_rows(Product, ["onec_id", "id"], "onec_id", parts))
+        described = {oid: pk for oid, pk in known.items() if pk in self.seen["products"]}
+        for rec in variants:
+            pid = rec.product_onec_id
+            if pid not in parts or pid in described:
+                continue
+            if pid in rows:
+                rows[pid]["is_active"] = rows[pid]["is_active"] or not rec.deleted
+                continue
+            rows[pid] = self._product_row(rec)
+            describing[pid] = rec
+        return described
+
+    def _characteristic_offers(self, variants: list[ProductRec], product_ids: dict[str, int]) -> None:
+        """One offer per ``<product>#<characteristic>`` good, its name and characteristics from that ``Товар``
+        (``offers.xml`` prices only some of them)."""
+        rows = {rec.onec_id: _offer_row(rec, product_ids[rec.product_onec_id]) for rec in variants}
+        for pk in self._upsert(Offer, rows, "offers")[0].values():
+            self.seen["offers"].add(pk)
+        self.characteristic_offers = True
 
     def _property_values(self, pairs: list[tuple[str, str]]) -> dict[str, str]:
         values = {}
@@ -205,26 +254,59 @@ class CatalogWriter:
 
     def _offer_rows(self, recs: list[OfferRec], quantities: dict) -> dict[str, int]:
         data = [rec for rec in recs if rec.has_data]
+        offer_ids: dict[str, int] = {}
+        if self.characteristic_offers and data:
+            # An offer a "#" good described in this import keeps that good's name and characteristics
+            # (offers.xml of UT 10 often has neither): here it only gets prices and stock.
+            for oid, pk, quantity in fetch_rows(Offer, ["onec_id", "id", "quantity"], "onec_id",
+                                                [rec.onec_id for rec in data]):
+                if pk in self.seen["offers"]:
+                    offer_ids[oid] = pk
+                    quantities[pk] = quantity
+            data = [rec for rec in data if rec.onec_id not in offer_ids]
         product_ids = self._products_for(data)
-        rows = {}
-        for rec in data:
-            rows[rec.onec_id] = {
-                "product_id": product_ids[rec.product_onec_id], "name": rec.name[:500], "sku": rec.sku[:100],
-                "barcode": rec.barcode[:100], "characteristics": rec.characteristics, "is_active": not rec.deleted,
-            }
-        offer_ids = self._upsert(Offer, rows, "offers")[0]
-        for pk in offer_ids.values():
+        rows = {rec.onec_id: _offer_row(rec, product_ids[rec.product_onec_id]) for rec in data}
+        written = self._upsert(Offer, rows, "offers")[0]
+        for pk in written.values():
             self.seen["offers"].add(pk)
+        offer_ids.update(written)
         # Bare price/stock records refer to offers written earlier (this or a previous import).
         bare = {rec.onec_id for rec in recs if not rec.has_data and rec.onec_id not in offer_ids}
         if bare:
             for oid, pk, quantity in fetch_rows(Offer, ["onec_id", "id", "quantity"], "onec_id", bare):
                 offer_ids[oid] = pk
                 quantities[pk] = quantity
+            if bare - offer_ids.keys():
+                offer_ids.update(self._offers_of_products(bare - offer_ids.keys()))
             for rec in recs:
                 if rec.onec_id in bare and rec.onec_id not in offer_ids:
                     rec.errors.append("неизвестное предложение: его нет ни в базе, ни в выгрузке")
         return offer_ids
+
+    def _offers_of_products(self, offer_onec_ids: set[str]) -> dict[str, int]:
+        """Create the offers that bare price/stock records name but no package described, from their
+        products (one query for the batch); an offer whose product is unknown stays unknown.
+
+        UT 11 sells a product without characteristics as an offer with the product's own Ид, and its
+        changes-only exchanges send prices/ and rests/ without offers/: that offer is the product's,
+        named and with the article of the product. A ``<product>#<characteristic>`` never described is
+        created too, but inactive until its description (offers/, or a "#" good) arrives: refusing its
+        price would lose it — 1C sends a price again only when it changes — while selling a variant
+        nobody described would sell the wrong thing. Both are listed as seen: created by this package,
+        they are not retired by it."""
+        products = {oid: rest for oid, *rest in fetch_rows(
+            Product, ["onec_id", "id", "name", "sku", "barcode"], "onec_id",
+            {oid.partition("#")[0] for oid in offer_onec_ids})}
+        rows = {}
+        for oid in sorted(offer_onec_ids):
+            if (product := products.get(oid.partition("#")[0])) is not None:
+                pk, name, sku, barcode = product
+                rows[oid] = {"product_id": pk, "name": name, "sku": sku, "barcode": barcode,
+                             "characteristics": [], "is_active": "#" not in oid}
+        ids = self._upsert(Offer, rows, "offers")[0]
+        for pk in ids.values():
+            self.seen["offers"].add(pk)
+        return ids
 
     def _products_for(self, recs: list[OfferRec]) -> dict[str, int]:
         """Products of these offers; a product 1C did not send (an offers-only package) is created
