@@ -152,3 +152,29 @@ def test_a_good_without_product_part_is_an_item_error(fixture_dir, run_import):
     del expected["products"][CHAIR], expected["offers"][CHAIR_WHITE], expected["offers"][CHAIR_WENGE]
     del expected["prices"][(CHAIR_WHITE, RETAIL)]
     assert catalog_state() == expected
+
+
+def test_a_product_made_from_hash_goods_takes_the_first_ones_pictures(fixture_dir, run_import, settings, tmp_path):
+    import shutil
+
+    from apps.products.models import ProductImage
+    from tests.conftest import ONEC_FIXTURES
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    d = fixture_dir("classic_hash_goods")
+    red = ONEC_FIXTURES / "pictures" / "goods" / "import_files" / "p1" / "red.png"
+    (d / "import_files").mkdir()
+    shutil.copy(red, d / "import_files" / "white.png")
+    (d / "import_files" / "wenge.png").write_bytes(red.read_bytes() + b"\0")  # other bytes, still a PNG
+    edit_xml(d / "import.xml", set_child("Товар", TABLE_WHITE, "Картинка", "import_files/white.png"))
+    edit_xml(d / "import.xml", set_child("Товар", TABLE_WENGE, "Картинка", "import_files/wenge.png"))
+
+    session = run_import(d)
+
+    assert session.status == "completed" and session.failed_items == 0, session.errors
+    (image,) = ProductImage.objects.filter(product__onec_id=TABLE)
+    assert image.path == "import_files/white.png" and image.file.read() == red.read_bytes()
+    assert catalog_state() == with_changes(EXPECTED, products={TABLE: {"images": 1}})
+    again = run_import(d, force=True)  # the wenge picture (other bytes) must not flip the product
+    assert "images" not in again.stats and again.stats["products"]["unchanged"] == 3 \
+        and not again.stats["products"].get("updated"), again.stats
