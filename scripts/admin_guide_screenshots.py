@@ -42,7 +42,7 @@ SHOTS = (
     "06-start-success.png", "07-already-running.png", "08-session-failed.png", "09-session-errors.png",
     "10-session-results.png", "11-stale-lock.png", "12-redis-down.png", "13-no-permission.png",
     "14-start-failed.png", "15-cancel-running.png", "16-exchange-session.png", "17-exchanges-list.png",
-    "18-queued.png", "19-no-worker.png", "20-cancelled.png",
+    "18-queued.png", "19-no-worker.png", "20-cancelled.png", "21-catalog-pictures.png",
 )
 EXCHANGE_USER = "1c-exchange"
 
@@ -73,7 +73,7 @@ def seed() -> None:
     exchange = User.objects.create_user(EXCHANGE_USER, "1c@example.com", PASSWORD)  # 1C's own login, not staff
     exchange.user_permissions.add(Permission.objects.get(codename="run_catalog_import"))
 
-    write_package(Path(settings.ONEC_DATA_DIR), products=300)
+    write_package(Path(settings.ONEC_DATA_DIR), products=300, pictures=True)  # pictures: copied to MEDIA_ROOT
     call_command("import_catalog_from_1c", "--source", "cli", stdout=open(os.devnull, "w"))  # real stats
     now = timezone.now()
     real = ImportSession.objects.get()
@@ -259,6 +259,12 @@ def take(out: Path, work: Path, env: dict) -> None:
             page.wait_for_selector("#import-session")
             shoot(page, out / "10-session-results.png", full_page=True,
                   clip=union_clip(page, "#import-results", "#import-timings"))
+
+            page.goto(f"{url}/admin/products/product/")  # thumbnails served from the copies in storage
+            page.wait_for_function("[...document.querySelectorAll('#result_list img')].slice(0, 4)"
+                                   ".every(img => img.complete && img.naturalWidth > 0)")
+            shoot(page, out / "21-catalog-pictures.png",
+                  clip=union_clip(page, "#result_list thead", *(f"#result_list tbody tr:nth-child({i})" for i in (1, 2, 3, 4))))
 
             # The running import's process dies: no heartbeat for minutes.
             sql("UPDATE products_importsession SET heartbeat_at = ? WHERE status = 'running'",
