@@ -54,6 +54,16 @@ ORDERS = {
     # classifier + goods in one file: read at the rank of goods; offers with price types and stock
     "classic_ns": ("classic", [("import.xml", "goods"), ("offers.xml", "offers")]),
     "classic_nons_cp1251": ("classic", [("import.xml", "goods"), ("offers.xml", "offers")]),  # no namespace
+    "classic_hash_goods": ("classic", [("import.xml", "goods"), ("offers.xml", "offers")]),  # "#" goods
+    "ut11_product_prices": ("ut11", [
+        ("priceLists/priceLists.xml", "price_types"),
+        ("storages/storages.xml", "warehouses"),
+        ("goods/goods.xml", "goods"),
+        ("offers/offers.xml", "offers"),
+        ("prices/prices.xml", "prices"),
+        ("rests/rests.xml", "stock"),
+    ]),
+    "pictures": ("ut11", [("goods/1/goods_1_1_94000000-0000-4000-8000-0000000000f1.xml", "goods")]),
     "bitrix_31": ("bitrix", [
         ("properties/1/import.xml", "properties"),
         ("properties/1/offers.xml", "properties"),  # called "offers", carries the offers' properties
@@ -83,12 +93,11 @@ def test_fixture_files_in_reading_order(name, fixture_dir):
     assert [pf.rank for pf in package.files] == sorted(pf.rank for pf in package.files)
     assert all(pf.size == pf.path.stat().st_size for pf in package.files)
     assert "other" not in {pf.kind for pf in package.files}  # every file of a fixture carries catalog data
-    if name in ORDERS:  # a fixture added later is held to the general rules above until listed here
-        assert (package.layout, listing(package)) == ORDERS[name]
+    assert (package.layout, listing(package)) == ORDERS[name]
 
 
-def test_the_fixtures_of_this_issue_are_listed():
-    assert set(ORDERS) <= set(FIXTURES)
+def test_every_fixture_has_its_order_written_down():
+    assert set(ORDERS) == set(FIXTURES)
 
 
 SHARED_ORDERS = {
