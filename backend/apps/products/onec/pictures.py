@@ -33,6 +33,7 @@ from django.core.files import File
 from django.core.files.storage import Storage, default_storage
 
 from .bulk import fetch_rows, insert_rows
+from .safexml import join_inside, picture_parts
 
 STORAGE_PREFIX = "products"
 _CHUNK = 1 << 20
@@ -91,11 +92,12 @@ class PictureFinder:
         return self.memo[raw]
 
     def _find(self, raw: str) -> tuple[Picture | None, str | None]:
-        parts = [p for p in PurePosixPath(raw.strip().replace("\\", "/")).parts if p != "."]
+        parts = picture_parts(raw)
         for folder in self.folders:
-            rel = _join(folder, parts)
-            if rel is None:
+            joined = join_inside(folder, parts)
+            if not joined:
                 continue  # ``..`` would climb above the data dir from here
+            rel = "/".join(joined)
             path = self.data_dir / rel
             if not path.is_file():
                 continue
@@ -103,18 +105,6 @@ class PictureFinder:
                 return None, f"изображение {raw!r}: ссылка ведёт за пределы каталога данных"
             return _fingerprint(path, rel, raw)
         return None, f"изображение {raw!r} не найдено в выгрузке (товар сохраняет прежние изображения)"
-
-
-def _join(folder: list[str], parts: list[str]) -> str | None:
-    out = list(folder)
-    for part in parts:
-        if part == "..":
-            if not out:
-                return None
-            out.pop()
-        else:
-            out.append(part)
-    return "/".join(out) if out else None
 
 
 def _fingerprint(path: Path, rel: str, raw: str) -> tuple[Picture | None, str | None]:

@@ -124,24 +124,38 @@ def release(el) -> None:
             del parent[0]
 
 
+def picture_parts(raw: str) -> list[str]:
+    """The parts of a ``Картинка`` path as 1C writes it (Windows separators too), ``.`` dropped."""
+    return [part for part in PurePosixPath(raw.strip().replace("\\", "/")).parts if part != "."]
+
+
+def join_inside(folder, parts: list[str]) -> list[str] | None:
+    """``folder`` + ``parts`` resolved lexically (both relative to the data dir); None when a ``..``
+    would climb above the data dir."""
+    out = list(folder)
+    for part in parts:
+        if part == "..":
+            if not out:
+                return None
+            out.pop()
+        else:
+            out.append(part)
+    return out
+
+
 def image_path(raw: str, pf: PackageFile, data_dir: Path) -> str:
     """The image's path relative to the data dir; refuses absolute paths and ``..`` escapes.
 
     Images are referenced relative to the file that names them (UT 11: ``goods/import_files/…``
     next to ``goods/goods.xml``; classic: ``import_files/…`` next to ``import.xml``). The path is
-    resolved lexically only: the importer never opens image files.
+    resolved lexically only: the pre-scan never opens image files (``pictures.py`` finds them).
     """
     candidate = PurePosixPath(raw.strip().replace("\\", "/"))
     if candidate.is_absolute() or (candidate.parts and ":" in candidate.parts[0]):  # /x, C:/x, file://x
         raise CatalogImportError(f"путь к изображению вне каталога данных: {raw!r}", file=pf.rel)
-    parts: list[str] = list(PurePosixPath(pf.rel).parent.parts)
-    for part in candidate.parts:
-        if part == "..":
-            if not parts:
-                raise CatalogImportError(f"путь к изображению вне каталога данных: {raw!r}", file=pf.rel)
-            parts.pop()
-        elif part != ".":
-            parts.append(part)
+    parts = join_inside(PurePosixPath(pf.rel).parent.parts, picture_parts(raw))
+    if parts is None:
+        raise CatalogImportError(f"путь к изображению вне каталога данных: {raw!r}", file=pf.rel)
     if not parts:
         raise CatalogImportError(f"пустой путь к изображению: {raw!r}", file=pf.rel)
     return "/".join(parts)
