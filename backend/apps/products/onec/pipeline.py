@@ -149,27 +149,20 @@ def run_import(
     return result
 
 
-def _entities_of(rec: Item) -> tuple[str, ...]:
-    """The entities whose full list this record is part of (and which a full package may deactivate).
+def _count_listed(batch: list[Item], counts: Counter) -> None:
+    """Count into ``counts`` the entities whose full list these records are part of (and which a full
+    package may deactivate); a batch holds one record type, so this needs no call per record.
 
     A ``<product>#<characteristic>`` good lists its product and its offer. A bare offer record of a
     prices/rests file lists nothing: it only updates prices or stock, so a full prices file must not
     retire offers, and a bad price does not make the offers list unclean."""
-    if isinstance(rec, ProductRec):
-        return ("products", "offers") if rec.is_characteristic else ("products",)
-    if isinstance(rec, OfferRec) and rec.has_data:
-        return ("offers",)
-    return ()
-
-
-def _count_listed(batch: list[Item], listed: Counter) -> None:
-    """``_entities_of`` for a whole batch (one record type), without a call per record: this runs for
-    every record of the package."""
+    if not batch:
+        return
     if isinstance(batch[0], ProductRec):
-        listed["products"] += len(batch)
-        listed["offers"] += sum(rec.is_characteristic for rec in batch)
+        counts["products"] += len(batch)
+        counts["offers"] += sum(rec.is_characteristic for rec in batch)
     elif isinstance(batch[0], OfferRec):
-        listed["offers"] += sum(rec.has_data for rec in batch)
+        counts["offers"] += sum(rec.has_data for rec in batch)
 
 
 def _flush(batch, file, writer, result, fullness, on_progress, should_stop) -> None:
@@ -179,10 +172,10 @@ def _flush(batch, file, writer, result, fullness, on_progress, should_stop) -> N
         with transaction.atomic():
             _relax_commit()
             _WRITERS[type(batch[0])](writer, batch)
-    for rec in batch:
-        if rec.errors:
-            result.add_errors(rec, file)
-            fullness.failed.update(_entities_of(rec))
+    failed = [rec for rec in batch if rec.errors]
+    for rec in failed:
+        result.add_errors(rec, file)
+    _count_listed(failed, fullness.failed)
     result.processed += len(batch)
     connection.queries_log.clear()  # with DEBUG on, Django would keep every bulk statement in memory
     if on_progress:
