@@ -116,21 +116,16 @@ def test_offers_are_made_from_products_per_batch_not_per_item(fixture_dir, run_i
     def run(extra: int) -> int:
         d = fixture_dir("ut11_product_prices")
 
-        def more_goods(root):
-            (good,) = items(root, "Товар", MAT)
-            for i in range(extra):
-                clone = copy.deepcopy(good)
-                clone.find("{*}Ид").text = f"b1100000-0000-4000-8000-0000000001{i:02d}"
-                good.addnext(clone)
-
-        def more_prices(root):
-            (price,) = items(root, "Предложение", MAT)
-            for i in range(extra):
-                clone = copy.deepcopy(price)
-                clone.find("{*}Ид").text = f"b1100000-0000-4000-8000-0000000001{i:02d}"
-                price.addnext(clone)
-        edit_xml(d / "goods" / "goods.xml", more_goods)
-        edit_xml(d / "prices" / "prices.xml", more_prices)
+        def more(tag: str):
+            def change(root):
+                (item,) = items(root, tag, MAT)
+                for i in range(extra):
+                    clone = copy.deepcopy(item)
+                    clone.find("{*}Ид").text = f"b1100000-0000-4000-8000-0000000001{i:02d}"
+                    item.addnext(clone)
+            return change
+        edit_xml(d / "goods" / "goods.xml", more("Товар"))
+        edit_xml(d / "prices" / "prices.xml", more("Предложение"))
         statements = []  # the pipeline clears Django's query log after each batch: count them here
 
         def count(execute, sql, params, many, context):
