@@ -42,7 +42,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from .errors import CatalogImportError
-from .safexml import PARSER_OPTIONS, check_document, localname
+from .safexml import PARSER_OPTIONS, check_document, is_item, localname
 
 # kind -> reading order; several kinds share a rank. A kind refers only to kinds ranked before it.
 RANKS = {
@@ -63,7 +63,6 @@ _PARTS = {
 }
 _SECTIONS = {"Классификатор": "classifier", "Каталог": "goods", "ПакетПредложений": None,
              "ИзмененияПакетаПредложений": None}  # an offers package's kind comes from its parts
-_ITEM_PARENTS = {"Товар": "Товары", "Предложение": "Предложения"}
 # The last section of a file, when its head did not reach it: only these raise its kind.
 _LAST_SECTION_KINDS = {"Каталог": "goods", "ПакетПредложений": "offers", "ИзмененияПакетаПредложений": "offers"}
 _SECTION_END = re.compile(r"</(?:[^\s<>/:]+:)?(Классификатор|Каталог|ПакетПредложений|ИзмененияПакетаПредложений)\s*>")
@@ -210,7 +209,7 @@ class _Peek:
         if event == "start":
             if grandparent.getparent() is None and (kind := _PARTS.get((localname(parent.tag), name))):
                 self.kinds.append(kind)
-        elif _ITEM_PARENTS.get(name) == localname(parent.tag):  # the first good or offer has ended
+        elif is_item(el):  # the first good or offer has ended
             if name == "Предложение":
                 self.kinds.append(_offer_kind({localname(child.tag) for child in el}))
             self.done = True
